@@ -1,0 +1,151 @@
+# Lamina: build, run and test. `make help` lists the targets.
+
+BUILD := build
+CC := gcc
+NASM := nasm
+HOSTCC := gcc
+FUZZCC := clang
+PYTHON := /usr/bin/python3
+
+VERSION := 0.1.0
+GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+GIT_DIRTY := $(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+
+# ---------------------------------------------------------------- hypervisor
+KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude \
+	-ffreestanding -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
+	-fno-stack-protector -fno-asynchronous-unwind-tables \
+	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+	-fno-strict-aliasing -fno-tree-loop-distribute-patterns -mcmodel=small -MMD -MP \
+	-DLAMINA_VERSION='"$(VERSION)"' -DLAMINA_GIT='"$(GIT_REV)$(GIT_DIRTY)"'
+KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,linker.ld \
+	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--build-id=none
+NASMFLAGS := -f elf64 -g -F dwarf -Iinclude/asm/
+
+KSRCS := $(wildcard boot/*.c kernel/*.c kernel/monitor/*.c mm/*.c drivers/*.c lib/*.c)
+KASMS := $(wildcard boot/*.asm kernel/*.asm)
+KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.asm=$(BUILD)/k/%.asm.o)
+
+.PHONY: all iso usb run run-uefi run-bochs test test-unit test-integration \
+	fuzz fuzz-build unit-build deps clean help bench
+
+all: $(BUILD)/lamina.elf $(BUILD)/lamina-stripped.elf
+
+$(BUILD)/k/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/k/%.asm.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) $< -o $@
+
+$(BUILD)/lamina.elf: $(KOBJS) linker.ld
+	$(CC) $(KLDFLAGS) $(KOBJS) -o $@
+
+# What goes into the image: no debug information.
+$(BUILD)/lamina-stripped.elf: $(BUILD)/lamina.elf
+	objcopy --strip-debug $< $@
+
+# ---------------------------------------------------------------- images
+ISO_DIR := $(BUILD)/iso
+GRUB_MODULES := multiboot2 normal serial terminal
+
+$(BUILD)/lamina.iso: $(BUILD)/lamina-stripped.elf boot/grub.cfg
+	@command -v grub-mkrescue >/dev/null || { echo "grub-mkrescue missing: run tools/deps.sh"; exit 1; }
+	@rm -rf $(ISO_DIR) && mkdir -p $(ISO_DIR)/boot/grub
+	cp $(BUILD)/lamina-stripped.elf $(ISO_DIR)/boot/lamina.elf
+	cp boot/grub.cfg $(ISO_DIR)/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(ISO_DIR) --install-modules="$(GRUB_MODULES)" \
+		--locales= --fonts= --themes= 2>$(BUILD)/grub-mkrescue.log || \
+		{ cat $(BUILD)/grub-mkrescue.log; exit 1; }
+
+iso: $(BUILD)/lamina.iso
+
+# The ISO is a hybrid image: the same file boots from CD, disk or USB stick.
+usb: $(BUILD)/lamina.iso
+	cp $< $(BUILD)/lamina-usb.img
+	@echo "build/lamina-usb.img: write it to a USB stick as README.md describes"
+
+# ---------------------------------------------------------------- running
+run: deps $(BUILD)/lamina.iso
+	$(PYTHON) tools/emu.py run qemu-bios
+
+run-uefi: deps $(BUILD)/lamina.iso
+	$(PYTHON) tools/emu.py run qemu-uefi
+
+run-bochs: deps $(BUILD)/lamina.iso
+	$(PYTHON) tools/emu.py run bochs-vmx
+
+deps:
+	@tools/deps.sh
+
+# ---------------------------------------------------------------- unit tests
+.SECONDEXPANSION:
+HOSTCFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Iinclude \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+include tests/unit/sources.mk
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
+
+$(BUILD)/tests/%: tests/unit/%.c $$(UNIT_SRCS_$$*) $(wildcard include/lamina/*.h) tests/unit/sources.mk
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(UNIT_CFLAGS_$*) $< $(UNIT_SRCS_$*) -o $@ -lcmocka
+
+unit-build: $(UNIT_BINS)
+
+test-unit: deps $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; \
+		ASAN_OPTIONS=detect_leaks=1 $$t || fail=1; done; \
+	if [ $$fail = 0 ]; then echo "unit tests: all passed"; \
+	else echo "unit tests: FAILED"; exit 1; fi
+
+# ---------------------------------------------------------------- fuzzing
+FUZZCFLAGS := -std=gnu11 -O1 -g -Iinclude -fsanitize=fuzzer,address,undefined
+include tests/fuzz/sources.mk
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRCS_$$*) $(wildcard include/lamina/*.h) tests/fuzz/sources.mk
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(FUZZCFLAGS) $< $(FUZZ_SRCS_$*) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+# Each target runs for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME).
+fuzz: deps $(FUZZ_BINS)
+	@for f in $(FUZZ_TARGETS); do echo "== fuzz $$f ($(FUZZ_SECONDS) s)"; \
+		mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+		$(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+			$(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>$(BUILD)/fuzz/$$f.log \
+		|| { tail -40 $(BUILD)/fuzz/$$f.log; exit 1; }; \
+		tail -1 $(BUILD)/fuzz/$$f.log; done
+
+# ---------------------------------------------------------------- all tests
+test-integration: deps $(BUILD)/lamina.iso
+	$(PYTHON) -m pytest tests/integration $(PYTEST_ARGS)
+
+# Unit tests, a short fuzz pass over every parser, then the emulator suites.
+# pytest's summary is the last line.
+test: deps
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(or $(TEST_FUZZ_SECONDS),10)
+	$(MAKE) --no-print-directory test-integration
+
+bench: deps $(BUILD)/lamina.iso
+	$(PYTHON) bench/run.py
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make            build build/lamina.elf"
+	@echo "make iso|usb    build the hybrid BIOS/UEFI image"
+	@echo "make run        boot it in QEMU (serial console here; Ctrl-A X quits)"
+	@echo "make run-uefi   the same under OVMF (UEFI)"
+	@echo "make run-bochs  boot it in Bochs with an Intel VMX CPU, 2 CPUs"
+	@echo "make test       unit tests, fuzz pass, emulator tests"
+	@echo "make test-unit | test-integration | fuzz | bench"
+
+-include $(KOBJS:.o=.d)

@@ -1,0 +1,75 @@
+/* Services the rest of the hypervisor uses: boot information, memory,
+ * time, command line. */
+#ifndef LAMINA_KERNEL_H
+#define LAMINA_KERNEL_H
+
+#include <lamina/bootinfo.h>
+#include <lamina/acpi.h>
+#include <lamina/palloc.h>
+
+extern struct bootinfo bootinfo;
+extern struct acpi_info acpi;
+extern bool acpi_usable;
+
+/* Linker symbols (linker.ld). */
+extern char __image_start[], __image_end[];
+extern char __text_start[], __text_end[];
+extern char __rodata_start[], __rodata_end[];
+extern char __data_start[], __bss_start[], __bss_end[];
+
+/* kernel/cmdline.c: "key=value" or "key" words of the boot command line. */
+const char *cmdline_get(const char *key);
+bool cmdline_u64(const char *key, u64 *val);
+
+/* mm/mm.c */
+void mm_init(void);
+void *page_alloc(u64 npages, u64 align, u64 limit, enum pg_owner owner);
+void page_free(void *p, u64 npages, enum pg_owner owner);
+struct mm_stats {
+	u64 usable;   /* bytes of usable RAM in the memory map */
+	u64 free;     /* bytes free in the allocator */
+	u64 image;    /* Lamina's image (text, data, bss) */
+	u64 bootdata; /* multiboot2 information and modules */
+	u64 bitmap;   /* the frame bitmap */
+	u64 owned[PG_NR_OWNERS];
+};
+void mm_stats(struct mm_stats *st);
+/* Readable as plain memory (identity mapped RAM or ACPI data)? */
+bool phys_mapped(u64 phys, u64 len);
+
+/* mm/paging.c */
+void paging_init(u64 top);
+void paging_load(void);
+u64 paging_cr3(void);
+extern u64 efer_features; /* EFER bits every CPU sets (NXE when present) */
+/* Low-memory page (below 2 MiB, mapped with 4 KiB pages) executable or not. */
+void paging_set_exec(u64 addr, bool exec);
+
+/* drivers/acpi.c */
+void acpi_init(void);
+
+/* drivers/time.c */
+extern u64 tsc_khz;
+void time_init(void);
+u64 uptime_us(void);
+void udelay(u64 us);
+const char *time_source(void);
+
+/* drivers/reset.c */
+void __noreturn machine_reboot(void);
+
+/* kernel/idt.c */
+void idt_init(void);
+void idt_load(void);
+
+/* kernel/smp.c */
+void smp_init(void);
+/* NMI every other CPU into a halt (panic, reboot). */
+void smp_stop_others(void);
+bool smp_stop_requested(void);
+unsigned int smp_online_count(void);
+
+/* kernel/monitor/monitor.c */
+void __noreturn monitor_run(void);
+
+#endif

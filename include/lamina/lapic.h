@@ -1,0 +1,20 @@
+#ifndef LAMINA_LAPIC_H
+#define LAMINA_LAPIC_H
+
+#include <lamina/types.h>
+
+#define ICR_INIT (5u << 8)
+#define ICR_STARTUP (6u << 8)
+#define ICR_NMI (4u << 8)
+#define ICR_LEVEL_ASSERT (1u << 14)
+#define ICR_LEVEL_TRIGGER (1u << 15)
+#define ICR_ALL_BUT_SELF (3u << 18)
+
+/* Enable this CPU's local APIC (xAPIC, or x2APIC if firmware chose it). */
+void lapic_init(void);
+u32 lapic_id(void);
+bool lapic_x2apic(void);
+/* Send an IPI; false if the APIC never accepted it. */
+bool lapic_send_ipi(u32 dest_apic_id, u32 icr_low);
+
+#endif

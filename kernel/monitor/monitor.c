@@ -1,0 +1,50 @@
+/*
+ * The monitor on the serial console: what /dev/kvm and its ioctls are to
+ * KVM. It polls the UART on the boot CPU, feeds the line editor, and runs
+ * each finished line through the command table.
+ */
+#include <lamina/kernel.h>
+#include <lamina/lib.h>
+#include <lamina/monitor.h>
+#include <lamina/printk.h>
+#include <lamina/uart.h>
+#include <lamina/x86.h>
+
+#include "commands.h"
+
+static void serial_out(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	uart_write(s, n);
+}
+
+static struct line_editor editor;
+
+void monitor_run(void)
+{
+	struct mon_ctx ctx = {
+		.out = serial_out,
+		.cmds = monitor_commands,
+		.nr_cmds = nr_monitor_commands,
+	};
+
+	le_init(&editor, serial_out, NULL);
+	mon_printf(&ctx, "Type 'help' for commands.\r\n" MON_PROMPT);
+	for (;;) {
+		int c = uart_getc();
+		enum le_result r;
+
+		if (c < 0) {
+			cpu_relax();
+			continue;
+		}
+		r = le_feed(&editor, (u8)c);
+		if (r == LE_CONTINUE)
+			continue;
+		if (r == LE_LINE_ERROR)
+			mon_printf(&ctx, "error: %s\r\n", editor.error);
+		else
+			mon_dispatch(&ctx, editor.line);
+		mon_printf(&ctx, MON_PROMPT);
+	}
+}

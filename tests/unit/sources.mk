@@ -1,0 +1,9 @@
+# Code under test for each tests/unit/test_NAME.c: UNIT_SRCS_test_NAME.
+UNIT_SRCS_test_bootinfo := kernel/bootinfo.c
+UNIT_SRCS_test_acpi := drivers/acpi_tables.c
+UNIT_SRCS_test_palloc := mm/palloc.c
+UNIT_SRCS_test_line := kernel/monitor/line.c
+UNIT_SRCS_test_dispatch := kernel/monitor/dispatch.c lib/util.c
+UNIT_SRCS_test_format := lib/format.c lib/util.c
+# Our vsnprintf must not replace the C library's inside the test program.
+UNIT_CFLAGS_test_format := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
