@@ -16,8 +16,7 @@ KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude \
 	-ffreestanding -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
 	-fno-stack-protector -fno-asynchronous-unwind-tables \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
-	-fno-strict-aliasing -fno-tree-loop-distribute-patterns -mcmodel=small -MMD -MP \
-	-DLAMINA_VERSION='"$(VERSION)"' -DLAMINA_GIT='"$(GIT_REV)$(GIT_DIRTY)"'
+	-fno-strict-aliasing -fno-tree-loop-distribute-patterns -mcmodel=small -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,linker.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--build-id=none
 NASMFLAGS := -f elf64 -g -F dwarf -Iinclude/asm/
@@ -39,6 +38,16 @@ $(BUILD)/k/%.asm.o: %.asm
 	@mkdir -p $(dir $@)
 	$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) $< -o $@
 
+# kernel/version.c alone carries the revision; it rebuilds when that changes.
+$(BUILD)/k/kernel/version.o: KCFLAGS += -DLAMINA_VERSION='"$(VERSION)"' \
+	-DLAMINA_GIT='"$(GIT_REV)$(GIT_DIRTY)"'
+$(BUILD)/k/kernel/version.o: $(BUILD)/version.stamp
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo "$(VERSION) $(GIT_REV)$(GIT_DIRTY)" | cmp -s - $@ || \
+		echo "$(VERSION) $(GIT_REV)$(GIT_DIRTY)" > $@
+FORCE:
+
 $(BUILD)/lamina.elf: $(KOBJS) linker.ld
 	$(CC) $(KLDFLAGS) $(KOBJS) -o $@
 
@@ -47,17 +56,9 @@ $(BUILD)/lamina-stripped.elf: $(BUILD)/lamina.elf
 	objcopy --strip-debug $< $@
 
 # ---------------------------------------------------------------- images
-ISO_DIR := $(BUILD)/iso
-GRUB_MODULES := multiboot2 normal serial terminal
-
-$(BUILD)/lamina.iso: $(BUILD)/lamina-stripped.elf boot/grub.cfg
+$(BUILD)/lamina.iso: $(BUILD)/lamina-stripped.elf boot/grub.cfg tools/mkiso.sh
 	@command -v grub-mkrescue >/dev/null || { echo "grub-mkrescue missing: run tools/deps.sh"; exit 1; }
-	@rm -rf $(ISO_DIR) && mkdir -p $(ISO_DIR)/boot/grub
-	cp $(BUILD)/lamina-stripped.elf $(ISO_DIR)/boot/lamina.elf
-	cp boot/grub.cfg $(ISO_DIR)/boot/grub/grub.cfg
-	grub-mkrescue -o $@ $(ISO_DIR) --install-modules="$(GRUB_MODULES)" \
-		--locales= --fonts= --themes= 2>$(BUILD)/grub-mkrescue.log || \
-		{ cat $(BUILD)/grub-mkrescue.log; exit 1; }
+	tools/mkiso.sh $@ $(BUILD)/lamina-stripped.elf "$(CMDLINE)"
 
 iso: $(BUILD)/lamina.iso
 

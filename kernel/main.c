@@ -69,7 +69,7 @@ void __noreturn kmain(u32 magic, u64 mbi)
 {
 	uart_init(COM1_PORT, 115200);
 	console_printf("\r\nLamina %s (git %s) x86-64 microhypervisor\r\n",
-		       LAMINA_VERSION, LAMINA_GIT);
+		       lamina_version, lamina_git);
 	bsp_percpu_init();
 	parse_bootinfo(magic, mbi);
 	apply_cmdline();
@@ -77,6 +77,7 @@ void __noreturn kmain(u32 magic, u64 mbi)
 	time_init();
 	mm_init();
 	smp_init();
+	testhook_fault();
 	pr_info("ready in %llu us\n", (unsigned long long)uptime_us());
 	monitor_run();
 }

@@ -125,6 +125,13 @@ static void enumerate_cpus(void)
 		percpu[n].state = CPU_OFFLINE;
 		n++;
 	}
+	if (n < MAX_CPUS && testhook_ghost_cpu(&percpu[n].apic_id)) {
+		pr_warn("adding APIC ID %u, which the MADT does not list\n",
+			percpu[n].apic_id);
+		percpu[n].index = n;
+		percpu[n].state = CPU_OFFLINE;
+		n++;
+	}
 	if (acpi.nr_cpus_dropped || acpi.nr_cpus > MAX_CPUS)
 		pr_warn("%u CPUs beyond the limit of %d left out\n",
 			acpi.nr_cpus_dropped + (acpi.nr_cpus > MAX_CPUS ?

@@ -1,6 +1,7 @@
 /*
  * vsnprintf for the hypervisor: %d %i %u %x %X %o %c %s %p %%, with the
- * l, ll, z and h length modifiers, '-' and '0' flags and a field width.
+ * l, ll, z and h length modifiers, '-' and '0' flags, a field width and a
+ * precision (either may be '*').
  * Returns the length the whole result would have, as C99 does.
  */
 #include <lamina/lib.h>
@@ -15,6 +16,7 @@ struct spec {
 	bool left;
 	bool zero;
 	unsigned int width;
+	int prec;      /* -1: none */
 	int lng;       /* 0 int, 1 long, 2 long long, 3 size_t, -1 short */
 };
 
@@ -31,14 +33,14 @@ static void pad(struct out *o, unsigned int n, char c)
 		put(o, c);
 }
 
-static void put_str(struct out *o, const struct spec *sp, const char *s)
+static void put_str(struct out *o, const struct spec *sp, const char *s,
+		    size_t n)
 {
-	size_t n = strlen(s);
 	unsigned int fill = sp->width > n ? sp->width - (unsigned int)n : 0;
 
 	if (!sp->left)
 		pad(o, fill, ' ');
-	while (*s)
+	while (n--)
 		put(o, *s++);
 	if (sp->left)
 		pad(o, fill, ' ');
@@ -55,6 +57,8 @@ static void put_num(struct out *o, const struct spec *sp, u64 v, bool neg,
 		tmp[n++] = digits[v % base];
 		v /= base;
 	} while (v);
+	while (sp->prec > 0 && n < (unsigned int)sp->prec && n < sizeof(tmp))
+		tmp[n++] = '0';
 	len = n + (neg ? 1 : 0);
 	fill = sp->width > len ? sp->width - len : 0;
 	if (!sp->left && !sp->zero)
@@ -69,9 +73,12 @@ static void put_num(struct out *o, const struct spec *sp, u64 v, bool neg,
 		pad(o, fill, ' ');
 }
 
-static const char *parse_spec(const char *f, struct spec *sp)
+static const char *parse_spec(const char *f, struct spec *sp, va_list *ap)
 {
+	int w;
+
 	memset(sp, 0, sizeof(*sp));
+	sp->prec = -1;
 	for (;; f++) {
 		if (*f == '-')
 			sp->left = true;
@@ -80,8 +87,25 @@ static const char *parse_spec(const char *f, struct spec *sp)
 		else
 			break;
 	}
+	if (*f == '*') {
+		w = va_arg(*ap, int);
+		sp->left |= w < 0;
+		sp->width = w < 0 ? -(unsigned int)w : (unsigned int)w;
+		f++;
+	}
 	while (*f >= '0' && *f <= '9')
 		sp->width = sp->width * 10 + (unsigned int)(*f++ - '0');
+	if (*f == '.') {
+		f++;
+		sp->prec = 0;
+		if (*f == '*') {
+			w = va_arg(*ap, int);
+			sp->prec = w < 0 ? -1 : w;
+			f++;
+		}
+		while (*f >= '0' && *f <= '9')
+			sp->prec = sp->prec * 10 + (*f++ - '0');
+	}
 	if (*f == 'h') {
 		sp->lng = -1;
 		while (*f == 'h')
@@ -159,11 +183,13 @@ static void convert(struct out *o, struct spec *sp, char c, va_list *ap)
 		break;
 	case 'c':
 		ch[0] = (char)va_arg(*ap, int);
-		put_str(o, sp, ch);
+		put_str(o, sp, ch, 1);
 		break;
 	case 's':
 		s = va_arg(*ap, const char *);
-		put_str(o, sp, s ? s : "(null)");
+		s = s ? s : "(null)";
+		put_str(o, sp, s, sp->prec < 0 ? strlen(s) :
+				  strnlen(s, (size_t)sp->prec));
 		break;
 	case '%':
 		put(o, '%');
@@ -186,7 +212,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			put(&o, *fmt++);
 			continue;
 		}
-		fmt = parse_spec(fmt + 1, &sp);
+		fmt = parse_spec(fmt + 1, &sp, &args);
 		if (!*fmt)
 			break;
 		convert(&o, &sp, *fmt++, &args);

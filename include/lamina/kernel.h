@@ -7,6 +7,7 @@
 #include <lamina/acpi.h>
 #include <lamina/palloc.h>
 
+extern const char lamina_version[], lamina_git[];
 extern struct bootinfo bootinfo;
 extern struct acpi_info acpi;
 extern bool acpi_usable;
@@ -20,6 +21,10 @@ extern char __data_start[], __bss_start[], __bss_end[];
 /* kernel/cmdline.c: "key=value" or "key" words of the boot command line. */
 const char *cmdline_get(const char *key);
 bool cmdline_u64(const char *key, u64 *val);
+
+/* kernel/testhooks.c: failures on purpose, for the tests */
+void testhook_fault(void);
+bool testhook_ghost_cpu(u32 *apic_id);
 
 /* mm/mm.c */
 void mm_init(void);

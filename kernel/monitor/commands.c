@@ -11,7 +11,7 @@ static int cmd_version(struct mon_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	mon_printf(ctx, "Lamina %s (git %s) x86-64 microhypervisor\r\n",
-		   LAMINA_VERSION, LAMINA_GIT);
+		   lamina_version, lamina_git);
 	mon_printf(ctx, "monitor protocol 1, built with gcc %s\r\n",
 		   __VERSION__);
 	return 0;
