@@ -21,7 +21,8 @@ KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,linker.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--build-id=none
 NASMFLAGS := -f elf64 -g -F dwarf -Iinclude/asm/
 
-KSRCS := $(wildcard boot/*.c kernel/*.c kernel/monitor/*.c mm/*.c drivers/*.c lib/*.c)
+KSRCS := $(wildcard boot/*.c kernel/*.c kernel/monitor/*.c mm/*.c drivers/*.c \
+	lib/*.c vmx/*.c svm/*.c)
 KASMS := $(wildcard boot/*.asm kernel/*.asm)
 KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.asm=$(BUILD)/k/%.asm.o)
 

@@ -13,6 +13,7 @@
 #define APIC_BASE_ADDR 0xfffff000ull
 
 #define LAPIC_ID 0x20
+#define LAPIC_EOI 0xb0
 #define LAPIC_SVR 0xf0
 #define LAPIC_ICR_LO 0x300
 #define LAPIC_ICR_HI 0x310
@@ -55,6 +56,11 @@ void lapic_init(void)
 bool lapic_x2apic(void)
 {
 	return x2apic;
+}
+
+void lapic_eoi(void)
+{
+	lapic_write(LAPIC_EOI, 0);
 }
 
 u32 lapic_id(void)

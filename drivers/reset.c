@@ -4,6 +4,7 @@
  */
 #define pr_fmt(fmt) "reboot: " fmt
 
+#include <lamina/errno.h>
 #include <lamina/kernel.h>
 #include <lamina/printk.h>
 #include <lamina/x86.h>
@@ -12,6 +13,28 @@
 #define KBC_STATUS 0x64
 #define KBC_INPUT_FULL 0x02
 #define KBC_CMD_RESET 0xfe
+
+#define MAX_REBOOT_HOOKS 4
+
+static void (*reboot_hooks[MAX_REBOOT_HOOKS])(void);
+
+int reboot_hook_register(void (*fn)(void))
+{
+	for (int i = 0; i < MAX_REBOOT_HOOKS; i++) {
+		if (!reboot_hooks[i]) {
+			reboot_hooks[i] = fn;
+			return 0;
+		}
+	}
+	return -HV_EBUSY;
+}
+
+void reboot_hook_unregister(void (*fn)(void))
+{
+	for (int i = 0; i < MAX_REBOOT_HOOKS; i++)
+		if (reboot_hooks[i] == fn)
+			reboot_hooks[i] = NULL;
+}
 
 static void try_acpi_reset(void)
 {
@@ -46,6 +69,10 @@ void machine_reboot(void)
 {
 	struct desc_ptr none = { 0, 0 };
 
+	/* Hooks run while the other CPUs still answer calls (hv off on each). */
+	for (int i = MAX_REBOOT_HOOKS - 1; i >= 0; i--)
+		if (reboot_hooks[i])
+			reboot_hooks[i]();
 	cli();
 	smp_stop_others();
 	try_acpi_reset();

@@ -116,7 +116,7 @@ static __printf(3, 4) void tag_warn(struct mb2_ctx *c, const struct mb2_tag *t,
 	va_end(ap);
 }
 
-/* Length of the NUL-terminated string in @max bytes at @s, or an error. */
+/* Find the length of the NUL-terminated string in @max bytes at @s. */
 static int tag_string(struct mb2_ctx *c, const struct mb2_tag *t,
 		      const u8 *s, u32 max, u32 *len)
 {
@@ -143,7 +143,7 @@ static void copy_name(struct mb2_ctx *c, const struct mb2_tag *t, char *dst,
 
 static int mb2_cmdline(struct mb2_ctx *c, const struct mb2_tag *t)
 {
-	u32 len;
+	u32 len = 0; /* set on success; 0 keeps gcc's flow analysis quiet */
 	int err;
 
 	err = tag_string(c, t, t->data, t->len, &len);
@@ -160,7 +160,7 @@ static int mb2_cmdline(struct mb2_ctx *c, const struct mb2_tag *t)
 
 static int mb2_loader(struct mb2_ctx *c, const struct mb2_tag *t)
 {
-	u32 len;
+	u32 len = 0;
 	int err;
 
 	err = tag_string(c, t, t->data, t->len, &len);
@@ -174,7 +174,7 @@ static int mb2_module(struct mb2_ctx *c, const struct mb2_tag *t)
 {
 	struct bootinfo *bi = c->bi;
 	struct boot_module *m;
-	u32 start = rd32(t->data), end = rd32(t->data + 4), len;
+	u32 start = rd32(t->data), end = rd32(t->data + 4), len = 0;
 	int err;
 
 	if (end < start)
@@ -287,9 +287,11 @@ static u32 mb2_mem_type(u32 type)
 	}
 }
 
-/* Both memory map tags: a u32 record size, then whole records. */
-static int check_records(struct mb2_ctx *c, const struct mb2_tag *t,
-			 u32 min, u32 *count)
+/*
+ * Both memory map tags: a u32 record size, then whole records. Returns the
+ * record count (below 2^31: records are at least 24 bytes) or an error.
+ */
+static int check_records(struct mb2_ctx *c, const struct mb2_tag *t, u32 min)
 {
 	u32 esize = rd32(t->data), bytes = t->len - MB2_MMAP_HDR;
 
@@ -300,19 +302,18 @@ static int check_records(struct mb2_ctx *c, const struct mb2_tag *t,
 	if (bytes % esize)
 		return tag_err(c, t, "%u bytes of entries not a multiple of %u",
 			       bytes, esize);
-	*count = bytes / esize;
-	return 0;
+	return (int)(bytes / esize);
 }
 
 static int mb2_mmap(struct mb2_ctx *c, const struct mb2_tag *t)
 {
-	u32 i, n, esize = rd32(t->data);
+	u32 esize = rd32(t->data);
 	const u8 *e = t->data + MB2_MMAP_HDR;
-	int err;
+	int i, n, err;
 
-	err = check_records(c, t, MB2_MMAP_ENTRY_MIN, &n);
-	if (err)
-		return err;
+	n = check_records(c, t, MB2_MMAP_ENTRY_MIN);
+	if (n < 0)
+		return n;
 	for (i = 0; i < n; i++, e += esize) {
 		err = mmap_add(c, t, i, rd64(e), rd64(e + 8),
 			       mb2_mem_type(rd32(e + 16)));
@@ -345,12 +346,10 @@ static u32 efi_mem_type(u32 type)
 /* Checked when met, decoded only if no multiboot2 map turns up. */
 static int mb2_efi_mmap(struct mb2_ctx *c, const struct mb2_tag *t)
 {
-	u32 n;
-	int err;
+	int n = check_records(c, t, EFI_DESC_MIN);
 
-	err = check_records(c, t, EFI_DESC_MIN, &n);
-	if (err)
-		return err;
+	if (n < 0)
+		return n;
 	c->bi->efi = true;
 	c->have_efi_mmap = true;
 	c->efi_mmap = *t;

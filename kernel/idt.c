@@ -5,7 +5,9 @@
  */
 #define pr_fmt(fmt) "idt: " fmt
 
+#include <lamina/hv.h>
 #include <lamina/kernel.h>
+#include <lamina/lapic.h>
 #include <lamina/panic.h>
 #include <lamina/percpu.h>
 #include <lamina/printk.h>
@@ -93,8 +95,10 @@ void interrupt_dispatch(struct regs *r)
 {
 	if (r->vector == VEC_NMI) {
 		/* A panic or a reboot on another CPU stops this one. */
-		if (smp_stop_requested())
+		if (smp_stop_requested()) {
+			hv_emergency_disable();
 			halt_forever();
+		}
 		unexpected_nmis++;
 		return;
 	}
@@ -105,6 +109,10 @@ void interrupt_dispatch(struct regs *r)
 			   (unsigned long long)r->error);
 	if (r->vector == VEC_SPURIOUS)
 		return;
+	if (r->vector == VEC_WAKE) { /* the work is in the mailbox */
+		lapic_eoi();
+		return;
+	}
 	/* Lamina runs with IF=0 and owns no interrupt sources yet. */
 	unexpected_irqs++;
 	pr_warn("unexpected interrupt, vector %llu\n",

@@ -4,6 +4,7 @@
  */
 #define pr_fmt(fmt) "boot: " fmt
 
+#include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
 #include <lamina/panic.h>
@@ -49,11 +50,11 @@ static void parse_bootinfo(u32 magic, u64 mbi)
 		panic("malformed multiboot2 information: %s", bootinfo.error);
 	if (bootinfo.warning[0])
 		pr_warn("%s\n", bootinfo.warning);
-	pr_info("loader '%s', %s, command line '%s', %u memory ranges%s, %u modules\n",
+	pr_info("loader '%s', %s, command line '%s', %u memory ranges%s, %u modules, boot information at 0x%llx\n",
 		bootinfo.loader[0] ? bootinfo.loader : "unknown",
 		bootinfo.efi ? "UEFI" : "BIOS", bootinfo.cmdline,
 		bootinfo.nr_mmap, bootinfo.mmap_from_efi ? " (EFI map)" : "",
-		bootinfo.nr_modules);
+		bootinfo.nr_modules, (unsigned long long)bootinfo.mbi_addr);
 }
 
 static void apply_cmdline(void)
@@ -77,6 +78,7 @@ void __noreturn kmain(u32 magic, u64 mbi)
 	time_init();
 	mm_init();
 	smp_init();
+	hv_init(); /* on failure the monitor still runs and says why */
 	testhook_fault();
 	pr_info("ready in %llu us\n", (unsigned long long)uptime_us());
 	monitor_run();

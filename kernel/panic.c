@@ -2,6 +2,7 @@
  * panic(): print why, the registers and a backtrace, stop every other CPU
  * with an NMI, and halt. Nothing is switched on on the way down.
  */
+#include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
 #include <lamina/panic.h>
@@ -88,6 +89,7 @@ static void __noreturn panic_finish(const struct regs *r, const char *fmt,
 	regs_dump(r);
 	backtrace_from(r->rbp);
 	smp_stop_others();
+	hv_emergency_disable();
 	console_printf("PANIC: cpu %d: system halted\r\n", cpu);
 	halt_forever();
 }

@@ -5,6 +5,7 @@
  */
 #define pr_fmt(fmt) "smp: " fmt
 
+#include <lamina/errno.h>
 #include <lamina/kernel.h>
 #include <lamina/lapic.h>
 #include <lamina/lib.h>
@@ -167,6 +168,50 @@ void smp_init(void)
 	pr_info("%u of %u CPUs online\n", smp_online_count(), nr_cpus_listed);
 }
 
+/*
+ * An AP with nothing to run sleeps with interrupts on; the wake-up IPI
+ * ends the HLT (STI's one-instruction shadow closes the race between the
+ * mailbox check and HLT), and it runs what smp_call_on() left it.
+ */
+static void __noreturn ap_idle(struct percpu *pc)
+{
+	for (;;) {
+		void (*fn)(void *) = __atomic_load_n(&pc->call_fn, __ATOMIC_ACQUIRE);
+
+		if (fn) {
+			fn(pc->call_arg);
+			__atomic_store_n(&pc->call_fn, NULL, __ATOMIC_RELEASE);
+			continue;
+		}
+		__asm__ __volatile__("sti; hlt; cli" ::: "memory");
+	}
+}
+
+int smp_call_on(unsigned int cpu, void (*fn)(void *), void *arg, u64 timeout_ms)
+{
+	struct percpu *pc = &percpu[cpu];
+	u64 start;
+
+	if (cpu >= nr_cpus_listed || READ_ONCE(pc->state) != CPU_ONLINE)
+		return -HV_ENODEV;
+	if (pc == this_cpu()) {
+		fn(arg);
+		return 0;
+	}
+	if (READ_ONCE(pc->call_fn))
+		return -HV_EBUSY;
+	pc->call_arg = arg;
+	__atomic_store_n(&pc->call_fn, fn, __ATOMIC_RELEASE);
+	lapic_send_ipi(pc->apic_id, ICR_FIXED | VEC_WAKE);
+	start = uptime_us();
+	while (__atomic_load_n(&pc->call_fn, __ATOMIC_ACQUIRE)) {
+		if (uptime_us() - start > timeout_ms * 1000)
+			return -HV_ETIMEDOUT;
+		cpu_relax();
+	}
+	return 0;
+}
+
 /* C entry of an AP, on its own stack, from boot/trampoline.asm. */
 void __noreturn ap_main(u64 index);
 void __noreturn ap_main(u64 index)
@@ -181,8 +226,7 @@ void __noreturn ap_main(u64 index)
 			lapic_id(), pc->apic_id);
 	pc->online_tsc = rdtsc();
 	__atomic_store_n(&pc->state, CPU_ONLINE, __ATOMIC_RELEASE);
-	/* Nothing to run yet: sleep until an NMI (panic) or INIT. */
-	halt_forever();
+	ap_idle(pc);
 }
 
 bool smp_stop_requested(void)

@@ -137,7 +137,7 @@ void paging_init(u64 ram_top)
 	}
 	write_cr0(read_cr0() | CR0_WP);
 	paging_load();
-	pr_info("identity map 0-%llu GiB: %u table pages, %u regions in 4 KiB pages, NX %s\n",
+	pr_info("identity map 0-%llu GiB: %u table pages, %u 2 MiB regions split into 4 KiB pages, NX %s\n",
 		(unsigned long long)(top >> 30), nr_tables, nr_small_regions,
 		nx_bit ? "on" : "off");
 }

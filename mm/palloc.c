@@ -222,10 +222,11 @@ bool palloc_is_free(const struct palloc *pa, u64 addr)
 const char *pg_owner_name(enum pg_owner owner)
 {
 	static const char *const names[PG_NR_OWNERS] = {
-		[PG_OWNER_BOOT] = "boot",
 		[PG_OWNER_PAGETABLE] = "pagetables",
 		[PG_OWNER_PERCPU] = "percpu",
 		[PG_OWNER_TRAMPOLINE] = "trampoline",
+		[PG_OWNER_VIRT] = "virt",
+		[PG_OWNER_OBJCACHE] = "objcache",
 		[PG_OWNER_TEST] = "test",
 	};
 

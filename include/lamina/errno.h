@@ -15,5 +15,6 @@
 #define HV_ENOSYS 38
 #define HV_ETIMEDOUT 110
 #define HV_EOPNOTSUPP 95
+#define HV_ECANCELED 125
 
 #endif

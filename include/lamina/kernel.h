@@ -62,6 +62,9 @@ const char *time_source(void);
 
 /* drivers/reset.c */
 void __noreturn machine_reboot(void);
+/* Functions machine_reboot() calls first, newest first. */
+int reboot_hook_register(void (*fn)(void));
+void reboot_hook_unregister(void (*fn)(void));
 
 /* kernel/idt.c */
 void idt_init(void);
@@ -73,6 +76,12 @@ void smp_init(void);
 void smp_stop_others(void);
 bool smp_stop_requested(void);
 unsigned int smp_online_count(void);
+/*
+ * Run @fn(@arg) on CPU @cpu (directly when it is this one) and wait for it
+ * to finish, at most @timeout_ms. 0, -HV_ENODEV (not online), -HV_EBUSY,
+ * or -HV_ETIMEDOUT.
+ */
+int smp_call_on(unsigned int cpu, void (*fn)(void *), void *arg, u64 timeout_ms);
 
 /* kernel/monitor/monitor.c */
 void __noreturn monitor_run(void);

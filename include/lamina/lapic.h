@@ -3,6 +3,9 @@
 
 #include <lamina/types.h>
 
+#define VEC_WAKE 0xf0 /* wakes an idle CPU to look at its mailbox */
+
+#define ICR_FIXED 0u
 #define ICR_INIT (5u << 8)
 #define ICR_STARTUP (6u << 8)
 #define ICR_NMI (4u << 8)
@@ -14,6 +17,7 @@
 void lapic_init(void);
 u32 lapic_id(void);
 bool lapic_x2apic(void);
+void lapic_eoi(void);
 /* Send an IPI; false if the APIC never accepted it. */
 bool lapic_send_ipi(u32 dest_apic_id, u32 icr_low);
 

@@ -12,10 +12,11 @@
 #define PAGE_SIZE 4096ull
 
 enum pg_owner {
-	PG_OWNER_BOOT,      /* boot-time structures: the frame bitmap itself */
 	PG_OWNER_PAGETABLE, /* Lamina's own page tables */
 	PG_OWNER_PERCPU,    /* per-CPU stacks and data */
 	PG_OWNER_TRAMPOLINE,/* the AP start-up page below 1 MiB */
+	PG_OWNER_VIRT,      /* VMXON regions, SVM host-save areas */
+	PG_OWNER_OBJCACHE,  /* slabs of the object caches (vCPUs, ...) */
 	PG_OWNER_TEST,      /* unit tests */
 	PG_NR_OWNERS,
 };

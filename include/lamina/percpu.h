@@ -46,6 +46,9 @@ struct percpu {
 	const char *why;    /* reason for CPU_OFFLINE */
 	u64 stack_lo, stack_hi;
 	u64 online_tsc;
+	/* smp_call_on(): the function this CPU is asked to run, and its result */
+	void (*volatile call_fn)(void *arg);
+	void *call_arg;
 	u64 gdt[GDT_ENTRIES] __aligned(16);
 	struct tss tss __aligned(16);
 };

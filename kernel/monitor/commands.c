@@ -1,4 +1,5 @@
 /* The monitor's commands. Each is documented in docs/monitor.md. */
+#include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
 #include <lamina/percpu.h>
@@ -31,22 +32,73 @@ static const char *cpu_state_name(int state)
 	}
 }
 
+/* "ok", "differs" (field in the log), or "-" when not checked. */
+static const char *compat_text(const struct hv_cpu *hc)
+{
+	static char buf[32];
+
+	if (!hc->compat_checked)
+		return "-";
+	if (hc->compat_ok)
+		return "ok";
+	snprintf(buf, sizeof(buf), "!%s", hc->compat_field);
+	return buf;
+}
+
 static int cmd_cpus(struct mon_ctx *ctx, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	mon_printf(ctx, "CPU  APIC  STATE\r\n");
+	mon_printf(ctx, "CPU  APIC  STATE    VIRT  COMPAT        NOTE\r\n");
 	for (unsigned int i = 0; i < nr_cpus_listed; i++) {
 		const struct percpu *pc = &percpu[i];
+		const struct hv_cpu *hc = &hv_cpus[i];
 		int state = READ_ONCE(pc->state);
+		bool online = state == CPU_ONLINE;
 
-		mon_printf(ctx, "%3u  %4u  %-7s %s\r\n", i, pc->apic_id,
-			   cpu_state_name(state),
+		mon_printf(ctx, "%3u  %4u  %-7s  %-4s  %-12s  %s\r\n", i,
+			   pc->apic_id, cpu_state_name(state),
+			   !online ? "-" : hv_cpu_virt_on(i) ? "on" : "off",
+			   compat_text(hc),
 			   i == 0 ? "boot, monitor" :
 			   state == CPU_OFFLINE && pc->why ? pc->why : "");
 	}
 	mon_printf(ctx, "%u of %u CPUs online\r\n", smp_online_count(),
 		   nr_cpus_listed);
+	return 0;
+}
+
+static void caps_print(void *c, const char *fmt, ...)
+{
+	struct mon_ctx *ctx = c;
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ctx->out(ctx->out_ctx, buf, strlen(buf));
+}
+
+static int cmd_caps(struct mon_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (!hv_active()) {
+		mon_printf(ctx, "virtualisation: off: %s\r\n", hv_off_reason());
+		return 0;
+	}
+	mon_printf(ctx, "virtualisation: %s, on\r\n", hv_ops->long_name);
+	hv_ops->print_caps(&hv_boot_caps, caps_print, ctx);
+	mon_printf(ctx, "raw capability registers of the boot CPU:\r\n");
+	for (size_t i = 0; i < hv_ops->nr_caps_fields; i++) {
+		const struct caps_field *f = &hv_ops->caps_fields[i];
+		u64 v;
+
+		memcpy(&v, (const u8 *)&hv_boot_caps + f->offset, sizeof(v));
+		mon_printf(ctx, "  %-16s 0x%016llx\r\n", f->name,
+			   (unsigned long long)v);
+	}
 	return 0;
 }
 
@@ -117,8 +169,16 @@ const struct mon_cmd monitor_commands[] = {
 	  0, 0, cmd_version },
 	{ "cpus", "", "physical CPUs and their state",
 	  "One line per CPU the firmware lists (ACPI MADT): its index, local\r\n"
-	  "APIC ID and state. A CPU that did not start says why.",
+	  "APIC ID and state; VIRT is what the CPU itself says (CR4.VMXE or\r\n"
+	  "EFER.SVME); COMPAT is the result of the compatibility check\r\n"
+	  "(!FIELD: that capability differs from the boot CPU's; left out).\r\n"
+	  "A CPU that did not start says why.",
 	  0, 0, cmd_cpus },
+	{ "caps", "", "virtualisation capabilities (KVM_CHECK_EXTENSION)",
+	  "What the CPU offers for virtualisation (VMX or SVM, nested paging\r\n"
+	  "page sizes, ASIDs/VPIDs, ...), read from the boot CPU, and which\r\n"
+	  "optional features Lamina will use. When virtualisation is off, why.",
+	  0, 0, cmd_caps },
 	{ "mem", "", "physical memory use by owner",
 	  "Usable RAM from the boot memory map, what is free, and what\r\n"
 	  "Lamina itself uses, by owner (image, page tables, per-CPU stacks).",

@@ -363,14 +363,14 @@ static void test_free_rejects_and_changes_nothing(void **state)
 	assert_int_equal(palloc_free(pa, a, ~0ull, PG_OWNER_TEST), -HV_EINVAL);
 	assert_int_equal(palloc_free(pa, a, 0, PG_OWNER_TEST), -HV_EINVAL);
 	/* owner underflow: wrong owner, more than the owner holds */
-	assert_int_equal(palloc_free(pa, b, 2, PG_OWNER_BOOT), -HV_EINVAL);
+	assert_int_equal(palloc_free(pa, b, 2, PG_OWNER_VIRT), -HV_EINVAL);
 	assert_int_equal(palloc_free(pa, a, 3, PG_OWNER_PERCPU), -HV_EINVAL);
 	assert_int_equal(palloc_free(pa, b, 2, PG_NR_OWNERS), -HV_EINVAL);
 	/* A page reserved for good was never allocated to anyone. */
 	palloc_reserve(pa, 0x100000, 1);
 	before.free_pages--;
 	before.total_pages--;
-	assert_int_equal(palloc_free(pa, 0x100000, 1, PG_OWNER_BOOT),
+	assert_int_equal(palloc_free(pa, 0x100000, 1, PG_OWNER_VIRT),
 			 -HV_EINVAL);
 
 	assert_int_equal(pa->free_pages, before.free_pages);
@@ -457,7 +457,7 @@ static void test_random_ops_stay_consistent(void **state)
 static void test_owner_names(void **state)
 {
 	(void)state;
-	assert_string_equal(pg_owner_name(PG_OWNER_BOOT), "boot");
+	assert_string_equal(pg_owner_name(PG_OWNER_VIRT), "virt");
 	assert_string_equal(pg_owner_name(PG_OWNER_PAGETABLE), "pagetables");
 	assert_string_equal(pg_owner_name(PG_OWNER_PERCPU), "percpu");
 	assert_string_equal(pg_owner_name(PG_OWNER_TRAMPOLINE), "trampoline");

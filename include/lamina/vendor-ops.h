@@ -1,0 +1,19 @@
+/*
+ * The vendor operations, each listed once (KVM's kvm-x86-ops.h). Include
+ * with VENDOR_OP(kind, ret, name, args) defined; kind is REQUIRED or
+ * OPTIONAL. A REQUIRED op left NULL stops the boot with its name.
+ */
+/* Is the hardware there and allowed on? Fills @why when not. */
+VENDOR_OP(REQUIRED, int, check_support, (char *why, size_t len))
+/* Read this CPU's capability MSRs / CPUID leaves. */
+VENDOR_OP(REQUIRED, void, read_caps, (struct hv_caps *caps))
+/* Decode the caps and compute control values; fills @why on refusal. */
+VENDOR_OP(REQUIRED, int, hardware_setup, (struct hv_caps *caps, char *why, size_t len))
+VENDOR_OP(OPTIONAL, void, hardware_unsetup, (void))
+/* Turn virtualisation on / off on this CPU (VMXON / EFER.SVME). */
+VENDOR_OP(REQUIRED, int, hardware_enable, (struct hv_cpu *hc))
+VENDOR_OP(REQUIRED, void, hardware_disable, (struct hv_cpu *hc))
+/* What the CPU itself says: CR4.VMXE or EFER.SVME. */
+VENDOR_OP(REQUIRED, bool, cpu_virt_on, (void))
+/* Print the caps and the optional features Lamina will use. */
+VENDOR_OP(REQUIRED, void, print_caps, (const struct hv_caps *caps, hv_print_fn pr, void *ctx))

@@ -1,0 +1,31 @@
+/* AMD SVM: MSRs, CPUID bits, and the pure helpers in svm_caps.c. */
+#ifndef LAMINA_SVM_H
+#define LAMINA_SVM_H
+
+#include <lamina/hv.h>
+
+#define MSR_VM_CR 0xc0010114
+#define MSR_VM_HSAVE_PA 0xc0010117
+#define VM_CR_LOCK (1ull << 3)
+#define VM_CR_SVMDIS (1ull << 4)
+#define EFER_SVME (1ull << 12)
+
+#define CPUID_80000001_ECX_SVM (1u << 2)
+#define CPUID_SVM_LEAF 0x8000000a
+
+/* CPUID 0x8000000a EDX */
+#define SVM_FEAT_NPT (1u << 0)
+#define SVM_FEAT_NRIPS (1u << 3)
+#define SVM_FEAT_TSC_RATE (1u << 4)
+#define SVM_FEAT_VMCB_CLEAN (1u << 5)
+#define SVM_FEAT_FLUSH_BY_ASID (1u << 6)
+#define SVM_FEAT_DECODE_ASSISTS (1u << 7)
+#define SVM_FEAT_PAUSE_FILTER (1u << 10)
+#define SVM_FEAT_AVIC (1u << 13)
+
+void svm_decode_caps(struct hv_caps *caps);
+
+#define SVM_NR_CAPS_FIELDS 4
+extern const struct caps_field svm_caps_fields[SVM_NR_CAPS_FIELDS];
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * libFuzzer target for ACPI table discovery (drivers/acpi_tables.c).
+ *
+ * Input: one flag byte, a little-endian u16 RSDP offset, then a memory image
+ * that appears at physical IMG_BASE, the start of the BIOS area, so the RSDP
+ * scan walks it too. Tables point at each other by physical address, as in
+ * firmware. With FIX_SUMS set the harness repairs the checksums along the
+ * RSDP -> root -> table chain first, so the fuzzer does not have to find
+ * them byte by byte before it reaches the MADT and FADT parsers.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lamina/acpi.h>
+#include <lamina/lib.h>
+
+#define FIX_SUMS	(1u << 0)
+#define SCAN		(1u << 1) /* find the RSDP like the BIOS path does */
+#define EBDA_IS_IMAGE	(1u << 2) /* BDA points the EBDA at the image */
+#define RSDP_20_BYTES	(1u << 3) /* hand over an ACPI 1.0-sized copy */
+
+#define IMG_BASE 0xe0000ull
+#define IMG_MAX 0x20000u
+#define BDA_BASE 0x400ull
+
+struct fake_mem {
+	uint8_t *img;
+	size_t size;
+	uint8_t bda[0x100];
+};
+
+static const void *fake_map(void *ctx, u64 phys, u64 len)
+{
+	struct fake_mem *m = ctx;
+
+	if (phys >= IMG_BASE && phys - IMG_BASE <= m->size &&
+	    len <= m->size - (phys - IMG_BASE))
+		return m->img + (phys - IMG_BASE);
+	if (phys >= BDA_BASE && phys - BDA_BASE <= sizeof(m->bda) &&
+	    len <= sizeof(m->bda) - (phys - BDA_BASE))
+		return m->bda + (phys - BDA_BASE);
+	return NULL;
+}
+
+static u32 rd32(const uint8_t *p)
+{
+	u32 v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static u64 rd64(const uint8_t *p)
+{
+	u64 v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* Image bytes for [phys, phys + len), or NULL. */
+static uint8_t *img_at(struct fake_mem *m, u64 phys, u64 len)
+{
+	if (phys < IMG_BASE || phys - IMG_BASE > m->size ||
+	    len > m->size - (phys - IMG_BASE))
+		return NULL;
+	return m->img + (phys - IMG_BASE);
+}
+
+static void fix_sum(uint8_t *p, u32 len, unsigned int at)
+{
+	p[at] = 0;
+	p[at] = (uint8_t)-acpi_checksum(p, len);
+}
+
+/* Repair one table's checksum; returns it, or NULL when not in the image. */
+static uint8_t *fix_table(struct fake_mem *m, u64 phys)
+{
+	uint8_t *p = img_at(m, phys, 36);
+	u32 len;
+
+	if (!p)
+		return NULL;
+	len = rd32(p + 4);
+	if (len < 36 || !img_at(m, phys, len))
+		return NULL;
+	fix_sum(p, len, 9);
+	return p;
+}
+
+static void fix_root(struct fake_mem *m, u64 phys, unsigned int esize)
+{
+	uint8_t *p = img_at(m, phys, 36);
+	u32 i, n;
+
+	if (!p || rd32(p + 4) < 36 || !img_at(m, phys, rd32(p + 4)))
+		return;
+	n = (rd32(p + 4) - 36) / esize;
+	for (i = 0; i < n && i < ACPI_MAX_TABLES; i++)
+		fix_table(m, esize == 8 ? rd64(p + 36 + i * 8) :
+					  rd32(p + 36 + i * 4));
+	fix_table(m, phys);
+}
+
+static void fix_sums(struct fake_mem *m, size_t off)
+{
+	uint8_t *p = m->img + off;
+	size_t room = m->size - off;
+	u32 len;
+
+	if (room < 20)
+		return;
+	fix_root(m, rd32(p + 16), 4);
+	if (p[15] >= 2 && room >= 36)
+		fix_root(m, rd64(p + 24), 8);
+	fix_sum(p, 20, 8);
+	if (p[15] < 2 || room < 36)
+		return;
+	len = rd32(p + 20);
+	if (len >= 36 && len <= room)
+		fix_sum(p, len, 32);
+}
+
+static void check(bool ok)
+{
+	if (!ok)
+		__builtin_trap();
+}
+
+static void check_info(const struct acpi_info *info, int err)
+{
+	unsigned int i, j;
+
+	check(strnlen(info->error, sizeof(info->error)) < sizeof(info->error));
+	check(strnlen(info->oem_id, sizeof(info->oem_id)) < sizeof(info->oem_id));
+	check(info->nr_cpus <= ACPI_MAX_CPUS);
+	check(info->nr_ioapics <= ACPI_MAX_IOAPICS);
+	check(!err || (!info->madt_ok && !info->fadt_ok));
+	check(info->madt_ok ? info->nr_cpus > 0 : info->nr_cpus == 0);
+	check(info->fadt_ok || (!info->pm_tmr_port && !info->has_reset_reg));
+	for (i = 0; i < info->nr_cpus; i++)
+		for (j = 0; j < i; j++)
+			check(info->cpus[i].apic_id != info->cpus[j].apic_id);
+}
+
+static void run(struct fake_mem *m, u8 flags, size_t off)
+{
+	const struct acpi_mem mem = { fake_map, m };
+	static struct acpi_info info;
+	const void *rsdp = m->img + off;
+	size_t len = MIN(m->size - off, (flags & RSDP_20_BYTES) ? 20u : 36u);
+	u64 phys;
+	int err;
+
+	if (flags & SCAN) {
+		phys = acpi_scan_rsdp(&mem);
+		if (!phys)
+			return;
+		rsdp = fake_map(m, phys, 20);
+		check(phys % 16 == 0 && rsdp && !memcmp(rsdp, "RSD PTR ", 8) &&
+		      !acpi_checksum(rsdp, 20));
+		len = MIN(m->size - (phys - IMG_BASE), 36u);
+		rsdp = fake_map(m, phys, len);
+	}
+	err = acpi_parse(&mem, rsdp, len, &info);
+	check_info(&info, err);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct fake_mem m;
+	u8 flags;
+	size_t off;
+
+	if (size < 4 || size - 3 > IMG_MAX)
+		return 0;
+	flags = data[0];
+	m.size = size - 3;
+	off = (data[1] | (size_t)data[2] << 8) % m.size;
+	m.img = malloc(m.size);
+	if (!m.img)
+		return 0;
+	memcpy(m.img, data + 3, m.size);
+	memset(m.bda, 0, sizeof(m.bda));
+	if (flags & EBDA_IS_IMAGE) {
+		u16 seg = IMG_BASE >> 4;
+
+		memcpy(m.bda + 0xe, &seg, 2); /* the word at 0x40e */
+	}
+	if (flags & FIX_SUMS)
+		fix_sums(&m, off);
+	run(&m, flags, off);
+	free(m.img);
+	return 0;
+}
