@@ -125,6 +125,7 @@ fuzz: deps $(FUZZ_BINS)
 		tail -1 $(BUILD)/fuzz/$$f.log; done
 
 # ---------------------------------------------------------------- all tests
+PYTEST_ARGS ?= -n 2
 test-integration: deps $(BUILD)/lamina.iso
 	$(PYTHON) -m pytest tests/integration $(PYTEST_ARGS)
 
