@@ -4,7 +4,7 @@
  * how it is handled. Documented in docs/testing.md.
  *
  *   test.fault=KIND     after boot, fault on the boot CPU: write-text,
- *                       exec-data, ud, gp
+ *                       exec-data, ud, gp (a non-canonical load)
  *   test.ghost_cpu=ID   start an extra CPU with an APIC ID the MADT does
  *                       not list (nothing answers: the time-out path)
  */
@@ -13,7 +13,6 @@
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
 #include <lamina/printk.h>
-#include <lamina/x86.h>
 
 static u8 data_page[16] __aligned(16) = { 0xc3 }; /* ret, if it ran */
 
@@ -28,8 +27,8 @@ static void __attribute__((noinline)) fault_now(const char *kind)
 		((void (*)(void))(uintptr_t)data_page)();
 	else if (!strcmp(kind, "ud"))
 		__asm__ __volatile__("ud2");
-	else if (!strcmp(kind, "gp"))
-		wrmsr(0xdeadbeef, 0);
+	else if (!strcmp(kind, "gp")) /* non-canonical address */
+		(void)*(volatile u64 *)0x8000000000000000ull;
 	else
 		pr_err("unknown test.fault '%s': write-text, exec-data, ud, gp\n",
 		       kind);

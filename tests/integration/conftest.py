@@ -12,10 +12,12 @@ the remaining tests of its class fail at once with the first error instead
 of each waiting for its own timeout.
 """
 
+import contextlib
 import glob
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -27,6 +29,9 @@ sys.path.insert(0, os.path.join(REPO, "tools"))
 import emu  # noqa: E402
 
 LOGROOT = os.path.join(REPO, "build", "test-logs")
+ISO_DIR = os.path.join(REPO, "build", "test-iso")
+ELF = os.path.join(REPO, "build", "lamina-stripped.elf")
+MKISO = os.path.join(REPO, "tools", "mkiso.sh")
 
 # The prompt starts a line: the echo of a typed line never matches it.
 PROMPT_RE = re.compile(r"(?m)^lamina> ")
@@ -144,6 +149,38 @@ def setup_or_skip(name, iso):
         pytest.fail(f"{iso} not found: build it with `make iso`",
                     pytrace=False)
     return setup
+
+
+def iso_for(cmdline):
+    """An image that boots Lamina with `cmdline`, made once per build of
+    the ELF (several xdist workers may ask at once: each writes its own
+    file and renames it into place)."""
+    name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", cmdline) or "plain"
+    path = os.path.join(ISO_DIR, name + ".iso")
+    if os.path.exists(path) and os.path.getmtime(path) >= \
+            os.path.getmtime(ELF):
+        return path
+    os.makedirs(ISO_DIR, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}"
+    subprocess.run([MKISO, tmp, ELF, cmdline], check=True,
+                   capture_output=True)
+    os.replace(tmp, path)
+    return path
+
+
+@contextlib.contextmanager
+def booted(setup_name, cmdline="", logname=None):
+    """Boot `setup_name` with kernel command line `cmdline`; yield the
+    Console once the boot ended (at a prompt, or not: see .broken)."""
+    setup = setup_or_skip(setup_name, ELF)
+    logdir = os.path.join(LOGROOT, logname or f"{setup_name}-{cmdline}")
+    machine = emu.start(setup, iso_for(cmdline), logdir)
+    con = Console(machine, setup)
+    try:
+        con.boot()
+        yield con
+    finally:
+        machine.stop()
 
 
 @pytest.fixture(scope="class")
