@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Lamina's measurements: image size, memory in use at the prompt, and the
-time from GRUB's hand-off to the prompt by Lamina's own clock.
+"""Lamina's measurements: image size, memory in use at the prompt (and the
+part of it that virtualisation takes per CPU), the time from GRUB's
+hand-off to the prompt by Lamina's own clock, and each hv_init() step.
 
     make bench                     # or: bench/run.py [--runs N] [SETUP ...]
 
@@ -34,6 +35,8 @@ STEPS = {
     "paging": r"\[\s*(\d+\.\d+)\] paging: ",
     "smp": r"\[\s*(\d+\.\d+)\] smp: \d+ of \d+ CPUs online",
 }
+HV_STEP_RE = r"hv: step \d/\d '(\w+)' done in (\d+) us"
+HV_TOTAL_RE = r"hv: virtualisation on \(.*\) in (\d+) us"
 
 
 def image_size():
@@ -54,6 +57,8 @@ def one_boot(setup, logdir):
         m.sendline("mem")
         m.expect(r"of which Lamina (\d+) KiB", timeout=30)
         lamina_kib = int(m.child.match.group(1))
+        m.expect(r"virt\s+(\d+) KiB", timeout=30)
+        virt_kib = int(m.child.match.group(1))
         m.expect(emu.PROMPT, timeout=30)
         log = m.tail(20000)
     finally:
@@ -63,7 +68,14 @@ def one_boot(setup, logdir):
         found = re.search(pat, log)
         if found:
             steps[name] = round(float(found.group(1)) * 1e6)
-    return {"ready_us": ready_us, "lamina_kib": lamina_kib, "steps_us": steps}
+    for name, us in re.findall(HV_STEP_RE, log):
+        steps["hv." + name] = int(us)
+    total = re.search(HV_TOTAL_RE, log)
+    if total:
+        steps["hv_init"] = int(total.group(1))
+    cpus = emu.SETUPS[setup].cpus
+    return {"ready_us": ready_us, "lamina_kib": lamina_kib,
+            "virt_kib_per_cpu": virt_kib / cpus, "steps_us": steps}
 
 
 def summary(values):
@@ -92,7 +104,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("setups", nargs="*",
-                    default=["qemu-bios", "qemu-uefi", "bochs-vmx"])
+                    default=["qemu-bios", "qemu-uefi", "bochs-vmx",
+                             "bochs-svm"])
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     kvm_ok, kvm_why = emu.kvm_status()
@@ -108,9 +121,11 @@ def main():
         res = {"what": emu.SETUPS[setup].what,
                "ready_us": summary([b["ready_us"] for b in boots]),
                "lamina_kib": summary([b["lamina_kib"] for b in boots]),
+               "virt_kib_per_cpu": summary([b["virt_kib_per_cpu"]
+                                            for b in boots]),
                "steps_us": {s: summary([b["steps_us"][s] for b in boots
                                         if s in b["steps_us"]])
-                            for s in STEPS}}
+                            for s in boots[0]["steps_us"]}}
         report["setups"][setup] = res
     with open(os.path.join(OUT, "report.json"), "w") as f:
         json.dump(report, f, indent=2)
@@ -135,11 +150,19 @@ def render(r):
         lines.append(f"  hand-off to prompt: median {rd['median'] / 1000:.1f} ms"
                      f" (min {rd['min'] / 1000:.1f}, max {rd['max'] / 1000:.1f},"
                      f" {rd['runs']} boots; emulated, Lamina's own clock)")
-        steps = ", ".join(f"{k} {v['median'] / 1000:.1f} ms"
-                          for k, v in s["steps_us"].items() if v.get("runs"))
-        lines.append(f"  steps done at (median): {steps}")
+        boot = ", ".join(f"{k} {v['median'] / 1000:.1f} ms"
+                         for k, v in s["steps_us"].items() if k in STEPS)
+        lines.append(f"  boot steps done at (median): {boot}")
+        hv = ", ".join(f"{k[3:]} {v['median']} us"
+                       for k, v in s["steps_us"].items()
+                       if k.startswith("hv."))
+        if "hv_init" in s["steps_us"]:
+            lines.append(f"  hv_init {s['steps_us']['hv_init']['median']} us "
+                         f"(median); steps: {hv}")
         lines.append(f"  Lamina memory at the prompt: {mem['median']} KiB "
-                     f"(min {mem['min']}, max {mem['max']})")
+                     f"(min {mem['min']}, max {mem['max']}); "
+                     f"virtualisation {s['virt_kib_per_cpu']['median']:g} "
+                     "KiB per CPU")
     return "\n".join(lines) + "\n"
 
 

@@ -138,6 +138,17 @@ static void arch_exit(void)
 	chosen = NULL;
 }
 
+/*
+ * What the compatibility check learnt, and nothing else: a CPU that could
+ * not be turned off keeps its region and its enabled mark.
+ */
+static void compat_forget(struct hv_cpu *hc)
+{
+	memset(&hc->caps, 0, sizeof(hc->caps));
+	hc->compat_checked = hc->compat_ok = false;
+	hc->compat_field = NULL;
+}
+
 /* ---------------------------------------------------- 2: hardware_setup */
 
 static int hardware_setup(void)
@@ -159,7 +170,7 @@ static void hardware_unsetup(void)
 	if (chosen->hardware_unsetup)
 		chosen->hardware_unsetup();
 	memset(&hv_boot_caps, 0, sizeof(hv_boot_caps));
-	memset(&hv_cpus[0], 0, sizeof(hv_cpus[0]));
+	compat_forget(&hv_cpus[0]);
 }
 
 /* ------------------------------------------------------ 3: compat_check */
@@ -229,7 +240,7 @@ static int compat_check(void)
 static void compat_clear(void)
 {
 	for (unsigned int cpu = 1; cpu < MAX_CPUS; cpu++)
-		memset(&hv_cpus[cpu], 0, sizeof(hv_cpus[cpu]));
+		compat_forget(&hv_cpus[cpu]);
 }
 
 /* --------------------------------------------------- 4: hardware_enable */
@@ -275,9 +286,16 @@ static void disable_cpu(unsigned int cpu)
 
 	if (!hc->enabled)
 		return;
-	if (smp_call_on(cpu, disable_here, hc, CALL_TIMEOUT_MS))
-		pr_err("cpu %u did not answer: virtualisation may still be on\n",
-		       cpu);
+	/*
+	 * A CPU that does not answer may still run with virtualisation on:
+	 * its region stays allocated and it stays marked enabled (a later
+	 * attempt, e.g. at reboot, tries again), and the counters show it.
+	 */
+	if (smp_call_on(cpu, disable_here, hc, CALL_TIMEOUT_MS)) {
+		pr_err("cpu %u did not answer: %s may still be on there\n", cpu,
+		       chosen->long_name);
+		return;
+	}
 	hc->enabled = false;
 	page_free(hc->region, 1, PG_OWNER_VIRT);
 	hc->region = NULL;
@@ -298,8 +316,11 @@ static int enable_cpu(unsigned int cpu, bool fail)
 	int err;
 
 	hc->region = page_alloc(1, PAGE_SIZE, 0, PG_OWNER_VIRT);
-	if (!hc->region)
+	if (!hc->region) {
+		pr_err("cpu %u: no free page for its %s region\n", cpu,
+		       chosen->long_name);
 		return -HV_ENOMEM;
+	}
 	err = fail ? -HV_ECANCELED :
 		     smp_call_on(cpu, enable_here, &call, CALL_TIMEOUT_MS);
 	if (!err)
@@ -439,6 +460,7 @@ int hv_init(void)
 	int err;
 
 	mm_stats(&before);
+	off_reason[0] = '\0';
 	err = RUN_STEP(STEP_ARCH, arch_init());
 	if (err)
 		goto err_arch_init;

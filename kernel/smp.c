@@ -173,20 +173,30 @@ void smp_init(void)
  * ends the HLT (STI's one-instruction shadow closes the race between the
  * mailbox check and HLT), and it runs what smp_call_on() left it.
  */
+static bool call_transition(struct percpu *pc, int from, int to)
+{
+	return __atomic_compare_exchange_n(&pc->call_state, &from, to, false,
+					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
 static void __noreturn ap_idle(struct percpu *pc)
 {
 	for (;;) {
-		void (*fn)(void *) = __atomic_load_n(&pc->call_fn, __ATOMIC_ACQUIRE);
-
-		if (fn) {
-			fn(pc->call_arg);
-			__atomic_store_n(&pc->call_fn, NULL, __ATOMIC_RELEASE);
+		if (call_transition(pc, CALL_POSTED, CALL_RUNNING)) {
+			pc->call_fn(pc->call_arg);
+			__atomic_store_n(&pc->call_state, CALL_IDLE,
+					 __ATOMIC_RELEASE);
 			continue;
 		}
 		__asm__ __volatile__("sti; hlt; cli" ::: "memory");
 	}
 }
 
+/*
+ * A call the target never took is withdrawn, so the caller's @arg is never
+ * touched after this returns. A call the target took and did not finish
+ * means a Lamina function hangs on that CPU: a hypervisor bug.
+ */
 int smp_call_on(unsigned int cpu, void (*fn)(void *), void *arg, u64 timeout_ms)
 {
 	struct percpu *pc = &percpu[cpu];
@@ -198,15 +208,20 @@ int smp_call_on(unsigned int cpu, void (*fn)(void *), void *arg, u64 timeout_ms)
 		fn(arg);
 		return 0;
 	}
-	if (READ_ONCE(pc->call_fn))
+	if (!call_transition(pc, CALL_IDLE, CALL_CLAIMED))
 		return -HV_EBUSY;
+	pc->call_fn = fn;
 	pc->call_arg = arg;
-	__atomic_store_n(&pc->call_fn, fn, __ATOMIC_RELEASE);
+	__atomic_store_n(&pc->call_state, CALL_POSTED, __ATOMIC_RELEASE);
 	lapic_send_ipi(pc->apic_id, ICR_FIXED | VEC_WAKE);
 	start = uptime_us();
-	while (__atomic_load_n(&pc->call_fn, __ATOMIC_ACQUIRE)) {
-		if (uptime_us() - start > timeout_ms * 1000)
-			return -HV_ETIMEDOUT;
+	while (__atomic_load_n(&pc->call_state, __ATOMIC_ACQUIRE) != CALL_IDLE) {
+		if (uptime_us() - start > timeout_ms * 1000) {
+			if (call_transition(pc, CALL_POSTED, CALL_IDLE))
+				return -HV_ETIMEDOUT;
+			panic("cpu %u took a call and did not finish it in %llu ms",
+			      cpu, (unsigned long long)timeout_ms);
+		}
 		cpu_relax();
 	}
 	return 0;

@@ -8,11 +8,12 @@ elf=$2
 cmdline=${3:-}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/lamina-iso.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
-mkdir -p "$dir/boot/grub"
-cp "$elf" "$dir/boot/lamina.elf"
-sed "s|@CMDLINE@|$cmdline|" "$(dirname "$0")/../boot/grub.cfg" > "$dir/boot/grub/grub.cfg"
+root=$dir/root # the image's files; the log stays outside it
+mkdir -p "$root/boot/grub"
+cp "$elf" "$root/boot/lamina.elf"
+sed "s|@CMDLINE@|$cmdline|" "$(dirname "$0")/../boot/grub.cfg" > "$root/boot/grub/grub.cfg"
 mkdir -p "$(dirname "$out")"
-if ! grub-mkrescue -o "$out" "$dir" \
+if ! grub-mkrescue -o "$out" "$root" \
 	--install-modules="multiboot2 normal serial terminal" \
 	--locales= --fonts= --themes= > "$dir/log" 2>&1; then
 	cat "$dir/log" >&2

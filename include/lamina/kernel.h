@@ -78,8 +78,10 @@ bool smp_stop_requested(void);
 unsigned int smp_online_count(void);
 /*
  * Run @fn(@arg) on CPU @cpu (directly when it is this one) and wait for it
- * to finish, at most @timeout_ms. 0, -HV_ENODEV (not online), -HV_EBUSY,
- * or -HV_ETIMEDOUT.
+ * to finish. 0; -HV_ENODEV (not online); -HV_EBUSY (a call is pending
+ * there); -HV_ETIMEDOUT (the CPU did not take the call within @timeout_ms:
+ * it was withdrawn and will not run). A call taken but not finished in
+ * time panics: a Lamina function hangs on that CPU.
  */
 int smp_call_on(unsigned int cpu, void (*fn)(void *), void *arg, u64 timeout_ms);
 

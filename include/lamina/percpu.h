@@ -18,6 +18,10 @@ enum cpu_state {
 	CPU_OFFLINE,  /* listed, but did not come up; see .why */
 };
 
+/* A cross-CPU call's life: the caller claims the slot, posts, and either
+ * the target takes it (RUNNING, then IDLE) or the caller withdraws it. */
+enum call_state { CALL_IDLE, CALL_CLAIMED, CALL_POSTED, CALL_RUNNING };
+
 enum { GDT_NULL, GDT_CODE, GDT_DATA, GDT_TSS, GDT_TSS_HI, GDT_ENTRIES };
 #define SEL_CODE (GDT_CODE * 8)
 #define SEL_DATA (GDT_DATA * 8)
@@ -46,8 +50,9 @@ struct percpu {
 	const char *why;    /* reason for CPU_OFFLINE */
 	u64 stack_lo, stack_hi;
 	u64 online_tsc;
-	/* smp_call_on(): the function this CPU is asked to run, and its result */
-	void (*volatile call_fn)(void *arg);
+	/* smp_call_on(): a function this CPU is asked to run (enum call_state) */
+	int call_state;
+	void (*call_fn)(void *arg);
 	void *call_arg;
 	u64 gdt[GDT_ENTRIES] __aligned(16);
 	struct tss tss __aligned(16);

@@ -7,3 +7,8 @@ UNIT_SRCS_test_dispatch := kernel/monitor/dispatch.c lib/util.c
 UNIT_SRCS_test_format := lib/format.c lib/util.c
 # Our vsnprintf must not replace the C library's inside the test program.
 UNIT_CFLAGS_test_format := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
+UNIT_SRCS_test_vmx_caps := vmx/vmx_caps.c svm/svm_caps.c kernel/hv_caps.c
+# The real hv_init(); its fakes live in the test. The caps tables name the
+# fake vendors' fields.
+UNIT_SRCS_test_hv_init := kernel/hv_init.c kernel/hv_caps.c kernel/vm.c \
+	mm/objcache.c lib/util.c vmx/vmx_caps.c svm/svm_caps.c
