@@ -214,7 +214,7 @@ def pytest_terminal_summary(terminalreporter, config):
     t0 = getattr(config, "_lamina_t0", None)
     if t0 is None or hasattr(config, "workerinput"):
         return
-    parts = []
+    times, failed = {}, {}
     for path in sorted(glob.glob(os.path.join(LOGROOT, "*", "boot.json"))):
         if os.path.getmtime(path) < t0:
             continue
@@ -224,8 +224,18 @@ def pytest_terminal_summary(terminalreporter, config):
         except (OSError, ValueError):
             continue
         secs = rec.get("prompt_seconds")
-        parts.append(f"{rec['setup']} {secs:.1f} s" if secs is not None
-                     else f"{rec['setup']} no prompt")
+        if secs is None:
+            failed[rec["setup"]] = failed.get(rec["setup"], 0) + 1
+        else:
+            times.setdefault(rec["setup"], []).append(secs)
+    parts = []
+    for setup in sorted(set(times) | set(failed)):
+        t = sorted(times.get(setup, []))
+        part = f"{setup} {t[0]:.1f}-{t[-1]:.1f} s ({len(t)} boots)" if t \
+            else setup
+        if setup in failed:
+            part += f", {failed[setup]} without a prompt (on purpose or not)"
+        parts.append(part)
     if parts:
         terminalreporter.write_line("time to lamina> prompt: "
-                                    + ", ".join(parts))
+                                    + "; ".join(parts))
