@@ -10,6 +10,7 @@
 #include <lamina/acpi.h>
 #include <lamina/errno.h>
 #include <lamina/lib.h>
+#include <lamina/unaligned.h>
 
 #define ACPI_HDR_LEN 36
 #define ACPI_TABLE_MAX (1u << 20) /* far beyond any real MADT or FADT */
@@ -60,30 +61,6 @@ struct acpi_table {
 	const u8 *p;
 	u32 len;
 };
-
-static u16 rd16(const u8 *p)
-{
-	u16 v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static u32 rd32(const u8 *p)
-{
-	u32 v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static u64 rd64(const u8 *p)
-{
-	u64 v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 /* Keep the first problem: later ones are usually its consequences. */
 static __printf(2, 3) int acpi_err(struct acpi_info *info, const char *fmt, ...)

@@ -11,6 +11,7 @@
 #include <lamina/bootinfo.h>
 #include <lamina/errno.h>
 #include <lamina/lib.h>
+#include <lamina/unaligned.h>
 
 #define MB2_INFO_HDR 8	/* u32 total_size, u32 reserved */
 #define MB2_TAG_HDR 8	/* u32 type, u32 size */
@@ -49,22 +50,6 @@ struct mb2_ctx {
 	bool have_efi_mmap;
 	struct mb2_tag efi_mmap; /* decoded at the end, only without tag 6 */
 };
-
-static u32 rd32(const u8 *p)
-{
-	u32 v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static u64 rd64(const u8 *p)
-{
-	u64 v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 static bool tag_seen(const struct mb2_ctx *c, u32 type)
 {

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Small string helpers shared by the hypervisor, host tools and tests. */
 #include <lamina/lib.h>
 #include <lamina/errno.h>

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Physical page allocator: one bit per frame, set when the frame is not
  * free. Pure logic with no locking; the hypervisor serialises callers.

@@ -77,11 +77,6 @@ static bool svm_cpu_virt_on(void)
 	return rdmsr(MSR_EFER) & EFER_SVME;
 }
 
-static const char *yes(bool b)
-{
-	return b ? "yes" : "no";
-}
-
 static void svm_print_caps(const struct hv_caps *caps, hv_print_fn pr, void *ctx)
 {
 	const struct hv_features *f = &caps->f;
@@ -90,10 +85,10 @@ static void svm_print_caps(const struct hv_caps *caps, hv_print_fn pr, void *ctx
 	   (unsigned long long)caps->raw.svm.revision, f->nr_asids,
 	   (unsigned long long)caps->raw.svm.vm_cr);
 	pr(ctx, "NPT %s, NRIPS %s, decode assists %s, VMCB clean bits %s, flush by ASID %s\r\n",
-	   yes(f->npt), yes(f->nrips), yes(f->decode_assists),
-	   yes(f->vmcb_clean), yes(f->flush_by_asid));
-	pr(ctx, "pause filter %s, AVIC %s, TSC ratio %s\r\n", yes(f->pause_filter),
-	   yes(f->avic), yes(f->tsc_ratio));
+	   yes_no(f->npt), yes_no(f->nrips), yes_no(f->decode_assists),
+	   yes_no(f->vmcb_clean), yes_no(f->flush_by_asid));
+	pr(ctx, "pause filter %s, AVIC %s, TSC ratio %s\r\n", yes_no(f->pause_filter),
+	   yes_no(f->avic), yes_no(f->tsc_ratio));
 	pr(ctx, "Lamina will use: NPT%s%s%s\r\n",
 	   f->nrips ? ", NRIPS (next RIP from the CPU)" :
 		      ", its own instruction lengths (no NRIPS)",

@@ -127,25 +127,20 @@ static bool vmx_cpu_virt_on(void)
 	return read_cr4() & CR4_VMXE;
 }
 
-static const char *yes(bool b)
-{
-	return b ? "yes" : "no";
-}
-
 static void vmx_print_caps(const struct hv_caps *caps, hv_print_fn pr, void *ctx)
 {
 	const struct hv_features *f = &caps->f;
 
 	pr(ctx, "VMCS revision 0x%x, VMXON region %u bytes, TRUE controls %s\r\n",
-	   f->vmcs_revision, f->vmxon_size, yes(f->true_ctls));
+	   f->vmcs_revision, f->vmxon_size, yes_no(f->true_ctls));
 	pr(ctx, "controls: pin 0x%08x proc 0x%08x proc2 0x%08x exit 0x%08x entry 0x%08x\r\n",
 	   vmx_config.pin, vmx_config.proc, vmx_config.proc2, vmx_config.exit,
 	   vmx_config.entry);
 	pr(ctx, "EPT: 2M pages %s, 1G pages %s, A/D bits %s, INVEPT single %s all %s\r\n",
-	   yes(f->ept_2m), yes(f->ept_1g), yes(f->ept_ad), yes(f->invept_single),
-	   yes(f->invept_all));
+	   yes_no(f->ept_2m), yes_no(f->ept_1g), yes_no(f->ept_ad), yes_no(f->invept_single),
+	   yes_no(f->invept_all));
 	pr(ctx, "VPID %s, unrestricted guest %s, preemption timer %s (rate 2^%u)\r\n",
-	   yes(f->vpid), yes(f->unrestricted), yes(f->preempt_timer),
+	   yes_no(f->vpid), yes_no(f->unrestricted), yes_no(f->preempt_timer),
 	   f->preempt_rate);
 	pr(ctx, "Lamina will use: EPT with %s pages%s%s%s\r\n",
 	   f->ept_1g ? "1G/2M/4K" : f->ept_2m ? "2M/4K" : "4K",

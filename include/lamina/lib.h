@@ -27,6 +27,11 @@ int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 /* Copy at most size-1 bytes and always terminate (when size > 0). */
 size_t strlcpy_hv(char *dst, const char *src, size_t size);
 
+static inline const char *yes_no(bool b)
+{
+	return b ? "yes" : "no";
+}
+
 /* Parse an unsigned number: decimal, or hex with 0x. Whole string must match. */
 int parse_u64(const char *s, u64 *out);
 

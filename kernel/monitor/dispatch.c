@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Monitor command dispatcher: splits a line into words, finds the command
  * in a table and checks its argument count before calling it, so command

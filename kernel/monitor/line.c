@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Monitor line editor: turns the serial byte stream into lines, with echo,
  * backspace, Ctrl-U, Ctrl-C and a small history on Up/Down.

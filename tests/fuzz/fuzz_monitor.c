@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer target for the monitor: input bytes go through the line editor
  * as if typed on the serial port, and every accepted line is dispatched

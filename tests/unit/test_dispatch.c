@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests for the monitor dispatcher (kernel/monitor/dispatch.c) and the
  * string helpers its commands use (lib/util.c).

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests for the hypervisor's own vsnprintf (lib/format.c). In this
  * program it is renamed hv_vsnprintf/hv_snprintf (see sources.mk), so the C

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests for hv_init() (kernel/hv_init.c), compiled as it is, with fakes
  * for everything it calls: the log, the clock, the command line, cross-CPU
@@ -338,21 +337,9 @@ void reboot_hook_unregister(void (*fn)(void))
  * What every CPU reads, through either fake: the Bochs 2.7 Skylake-X
  * capability MSRs (the SVM fields share their first bytes).
  */
-static const struct vmx_caps boot_record = {
-	.basic = 0x00d810000000002bull,
-	.pinbased = 0x0000007f00000016ull,
-	.procbased = 0xf7f9fffe04006172ull,
-	.procbased2 = 0x02177fff00000000ull,
-	.exit = 0x007fffff00036dfbull,
-	.entry = 0x0000ffff000011fbull,
-	.misc = 0x00000000600401e0ull,
-	.ept_vpid = 0x00000f0106334141ull,
-	.cr0_fixed0 = 0x80000021ull,
-	.cr0_fixed1 = 0xffffffffull,
-	.cr4_fixed0 = 0x2000ull,
-	.cr4_fixed1 = 0x003727ffull,
-	.feature_control = 0x5ull,
-};
+#include "recorded_caps.h"
+
+#define boot_record skylake_x
 
 /* The instance whose check_support() ran; hv_init.c calls only it after. */
 static const char *answered = "";

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0
 /* Unit tests for the monitor line editor (kernel/monitor/line.c). */
 #include <stdarg.h>
 #include <stddef.h>
