@@ -400,15 +400,16 @@ static int reboot_notifier_init(void)
  * From panic() and the stop NMI: this CPU is about to halt for good. No
  * locks, no freeing, no printing: only the CPU state.
  */
-void hv_emergency_disable(void)
+bool hv_emergency_disable(void)
 {
 	struct hv_cpu *hc;
 
-	if (!chosen || !rdmsr(MSR_GS_BASE))
-		return;
+	if (!detected || !rdmsr(MSR_GS_BASE))
+		return true;
 	hc = &hv_cpus[this_cpu()->index];
-	if (hc->enabled && chosen->cpu_virt_on())
+	if (chosen && hc->enabled && chosen->cpu_virt_on())
 		chosen->hardware_disable(hc);
+	return !detected->cpu_virt_on();
 }
 
 /* ---------------------------------------------------------- the sequence */

@@ -95,10 +95,8 @@ void interrupt_dispatch(struct regs *r)
 {
 	if (r->vector == VEC_NMI) {
 		/* A panic or a reboot on another CPU stops this one. */
-		if (smp_stop_requested()) {
-			hv_emergency_disable();
-			halt_forever();
-		}
+		if (smp_stop_requested())
+			smp_stopped_here(hv_emergency_disable());
 		unexpected_nmis++;
 		return;
 	}

@@ -12,6 +12,7 @@
 #include <lamina/x86.h>
 
 #define BACKTRACE_MAX 16
+#define STOP_WAIT_US 100000
 
 static volatile int panicking;
 
@@ -74,6 +75,16 @@ static int current_cpu(void)
 	return rdmsr(MSR_GS_BASE) ? (int)this_cpu()->index : 0;
 }
 
+/* Every CPU halts with virtualisation off: say what each reported. */
+static void report_stopped(bool self_off)
+{
+	unsigned int others = smp_online_count() - 1, off = 0;
+	unsigned int stopped = smp_wait_stopped(STOP_WAIT_US, &off);
+
+	console_printf("PANIC: %u of %u other CPUs stopped; virtualisation off on %u of %u CPUs\r\n",
+		       stopped, others, off + self_off, stopped + 1);
+}
+
 static void __noreturn panic_finish(const struct regs *r, const char *fmt,
 				    va_list ap)
 {
@@ -89,7 +100,7 @@ static void __noreturn panic_finish(const struct regs *r, const char *fmt,
 	regs_dump(r);
 	backtrace_from(r->rbp);
 	smp_stop_others();
-	hv_emergency_disable();
+	report_stopped(hv_emergency_disable());
 	console_printf("PANIC: cpu %d: system halted\r\n", cpu);
 	halt_forever();
 }

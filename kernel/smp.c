@@ -244,6 +244,35 @@ void __noreturn ap_main(u64 index)
 	ap_idle(pc);
 }
 
+void __noreturn smp_stopped_here(bool virt_off)
+{
+	struct percpu *pc = this_cpu();
+
+	pc->stopped_virt_off = virt_off;
+	__atomic_store_n(&pc->stopped, true, __ATOMIC_RELEASE);
+	halt_forever();
+}
+
+unsigned int smp_wait_stopped(u64 timeout_us, unsigned int *virt_off)
+{
+	u64 start = rdtsc(), cycles = timeout_us * tsc_khz / 1000;
+	unsigned int n = 0;
+
+	do {
+		n = *virt_off = 0;
+		for (unsigned int i = 0; i < nr_cpus_listed; i++) {
+			const struct percpu *pc = &percpu[i];
+
+			if (pc == this_cpu() || !__atomic_load_n(&pc->stopped,
+								 __ATOMIC_ACQUIRE))
+				continue;
+			n++;
+			*virt_off += pc->stopped_virt_off;
+		}
+	} while (n + 1 < smp_online_count() && rdtsc() - start < cycles);
+	return n;
+}
+
 bool smp_stop_requested(void)
 {
 	return READ_ONCE(stop_requested);

@@ -103,8 +103,11 @@ const char *hv_off_reason(void);
 bool hv_cpu_virt_on(unsigned int cpu);
 /* Turn virtualisation off on every CPU where it is on (reboot). */
 void hv_disable_all(void);
-/* Turn it off on this CPU, from an NMI on the way to a halt (panic). */
-void hv_emergency_disable(void);
+/*
+ * Turn it off on this CPU, from an NMI on the way to a halt (panic): no
+ * locks, no printing. Returns whether the CPU now says it is off.
+ */
+bool hv_emergency_disable(void);
 /* The boot step names, in order, and how long each took. */
 unsigned int hv_nr_steps(void);
 const char *hv_step_name(unsigned int i);

@@ -75,6 +75,11 @@ void smp_init(void);
 /* NMI every other CPU into a halt (panic, reboot). */
 void smp_stop_others(void);
 bool smp_stop_requested(void);
+/* The stop NMI's end on each CPU: record, then halt for good. */
+void __noreturn smp_stopped_here(bool virt_off);
+/* Wait for the other online CPUs to stop; how many did, and how many of
+ * them said virtualisation was off. */
+unsigned int smp_wait_stopped(u64 timeout_us, unsigned int *virt_off);
 unsigned int smp_online_count(void);
 /*
  * Run @fn(@arg) on CPU @cpu (directly when it is this one) and wait for it

@@ -50,6 +50,9 @@ struct percpu {
 	const char *why;    /* reason for CPU_OFFLINE */
 	u64 stack_lo, stack_hi;
 	u64 online_tsc;
+	/* Set by the stop NMI just before the halt (panic, reboot). */
+	bool stopped;
+	bool stopped_virt_off; /* and what the CPU said of virtualisation */
 	/* smp_call_on(): a function this CPU is asked to run (enum call_state) */
 	int call_state;
 	void (*call_fn)(void *arg);

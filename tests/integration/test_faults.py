@@ -1,6 +1,6 @@
 """Failures on purpose (docs/testing.md): exceptions print everything and
-panic, Lamina's page permissions hold, a CPU that never answers is named
-and left out."""
+panic, every CPU stops with virtualisation off, Lamina's page permissions
+hold, a CPU that never answers is named and left out."""
 
 import re
 import time
@@ -47,6 +47,9 @@ def test_exception_report(setup, kind):
                     "CR3", "CR4"):
             assert re.search(rf"\b{reg}\s+[0-9a-f]{{4,16}}\b", report), \
                 f"{reg} missing:\n{report}"
+        n = con.setup.cpus
+        assert f"PANIC: {n - 1} of {n - 1} other CPUs stopped; " \
+            f"virtualisation off on {n} of {n} CPUs" in report, report
         frames = re.findall(r"#\d+ ([0-9a-f]{16})", report)
         assert frames, f"no backtrace:\n{report}"
         assert all(0x100000 <= int(f, 16) < 0x200000 for f in frames), frames
