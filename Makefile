@@ -29,7 +29,7 @@ KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.asm=$(BUILD)/k/%.asm.o)
 .PHONY: all iso usb run run-uefi run-bochs test test-unit test-integration \
 	fuzz fuzz-build unit-build deps clean help bench
 
-all: $(BUILD)/lamina.elf $(BUILD)/lamina-stripped.elf
+all: $(BUILD)/lamina.elf $(BUILD)/lamina-stripped.elf $(BUILD)/lamina-cfg
 
 $(BUILD)/k/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -56,10 +56,24 @@ $(BUILD)/lamina.elf: $(KOBJS) linker.ld
 $(BUILD)/lamina-stripped.elf: $(BUILD)/lamina.elf
 	objcopy --strip-debug $< $@
 
+# ---------------------------------------------------------------- host tools
+# lamina-cfg shares the blob validator and CRC with the hypervisor.
+LAMINA_CFG_SRCS := $(wildcard tools/lamina-cfg/*.c) kernel/config_check.c \
+	lib/crc32.c lib/util.c
+TOOLCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -Itools/lamina-cfg
+
+$(BUILD)/lamina-cfg: $(LAMINA_CFG_SRCS) $(wildcard tools/lamina-cfg/*.h) \
+		$(wildcard include/abi/*.h include/lamina/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(TOOLCFLAGS) $(LAMINA_CFG_SRCS) -o $@ -lyaml
+
 # ---------------------------------------------------------------- images
-$(BUILD)/lamina.iso: $(BUILD)/lamina-stripped.elf boot/grub.cfg tools/mkiso.sh
+# The default image embeds the demo config; CONFIG=FILE.yaml picks another.
+CONFIG ?= configs/demo.yaml
+$(BUILD)/lamina.iso: $(BUILD)/lamina-stripped.elf boot/grub.cfg tools/mkiso.sh \
+		$(BUILD)/lamina-cfg $(CONFIG) FORCE
 	@command -v grub-mkrescue >/dev/null || { echo "grub-mkrescue missing: run tools/deps.sh"; exit 1; }
-	tools/mkiso.sh $@ $(BUILD)/lamina-stripped.elf "$(CMDLINE)"
+	tools/mkiso.sh $@ $(BUILD)/lamina-stripped.elf "$(CMDLINE)" "$(CONFIG)"
 
 iso: $(BUILD)/lamina.iso
 
@@ -90,9 +104,10 @@ include tests/unit/sources.mk
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
-$(BUILD)/tests/%: tests/unit/%.c $$(UNIT_SRCS_$$*) $(wildcard include/lamina/*.h) tests/unit/sources.mk
+$(BUILD)/tests/%: tests/unit/%.c $$(UNIT_SRCS_$$*) $(wildcard include/lamina/*.h \
+		include/abi/*.h tests/unit/*.h) tests/unit/sources.mk
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOSTCFLAGS) $(UNIT_CFLAGS_$*) $< $(UNIT_SRCS_$*) -o $@ -lcmocka
+	$(HOSTCC) $(HOSTCFLAGS) $(UNIT_CFLAGS_$*) $< $(UNIT_SRCS_$*) -o $@ -lcmocka $(UNIT_LDLIBS_$*)
 
 unit-build: $(UNIT_BINS)
 
@@ -109,9 +124,10 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRCS_$$*) $(wildcard include/lamina/*.h) tests/fuzz/sources.mk
+$(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRCS_$$*) $(wildcard include/lamina/*.h \
+		include/abi/*.h) tests/fuzz/sources.mk
 	@mkdir -p $(dir $@)
-	$(FUZZCC) $(FUZZCFLAGS) $< $(FUZZ_SRCS_$*) -o $@
+	$(FUZZCC) $(FUZZCFLAGS) $(FUZZ_CFLAGS_$*) $< $(FUZZ_SRCS_$*) -o $@ $(FUZZ_LDLIBS_$*)
 
 fuzz-build: $(FUZZ_BINS)
 

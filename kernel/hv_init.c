@@ -24,6 +24,7 @@ enum hv_step {
 	STEP_COMPAT,
 	STEP_ENABLE,
 	STEP_VCPU_CACHE,
+	STEP_CONFIG,
 	STEP_REBOOT,
 	NR_STEPS,
 };
@@ -34,8 +35,14 @@ static const char *const step_names[NR_STEPS] = {
 	[STEP_COMPAT] = "compat_check",
 	[STEP_ENABLE] = "hardware_enable",
 	[STEP_VCPU_CACHE] = "vcpu_cache",
+	[STEP_CONFIG] = "config",
 	[STEP_REBOOT] = "reboot_notifier",
 };
+
+/* Step 5 sets these up (KVM's kvm_vcpu_cache, vm_list and kvm_lock). */
+struct objcache vcpu_cache;
+struct list_head vm_list = LIST_HEAD_INIT(vm_list);
+spinlock_t vm_list_lock = SPINLOCK_INIT;
 
 const struct vendor_ops *hv_ops;
 struct hv_cpu hv_cpus[MAX_CPUS];
@@ -128,14 +135,14 @@ static int arch_init(void)
 	err = ops->check_support(off_reason, sizeof(off_reason));
 	if (err)
 		return err;
-	chosen = ops;
+	chosen = hv_ops = ops;
 	pr_info("%s\n", ops->long_name);
 	return 0;
 }
 
 static void arch_exit(void)
 {
-	chosen = NULL;
+	chosen = hv_ops = NULL;
 }
 
 /*
@@ -337,8 +344,9 @@ static int enable_cpu(unsigned int cpu, bool fail)
 }
 
 /*
- * hv.fail=hardware_enable fails the last CPU, after the others are on, so
- * the step's own roll-back runs too.
+ * hv.fail=hardware_enable fails the last CPU, after the others are on (and
+ * hv.fail=config fails after every VM is created), so the step's own
+ * roll-back runs too.
  */
 static int hardware_enable(bool inject)
 {
@@ -424,7 +432,8 @@ static bool fail_requested(enum hv_step step)
 #define RUN_STEP(step, call)                                                 \
 	({                                                                   \
 		u64 t0 = uptime_us();                                        \
-		int r = (step) != STEP_ENABLE && fail_requested(step) ?     \
+		int r = (step) != STEP_ENABLE && (step) != STEP_CONFIG &&   \
+				fail_requested(step) ?                       \
 				-HV_ECANCELED : (call);                      \
 		step_us[step] = uptime_us() - t0;                            \
 		if (r)                                                       \
@@ -477,16 +486,20 @@ int hv_init(void)
 	err = RUN_STEP(STEP_VCPU_CACHE, vcpu_cache_init());
 	if (err)
 		goto err_vcpu_cache;
+	err = RUN_STEP(STEP_CONFIG, config_load(fail_requested(STEP_CONFIG)));
+	if (err)
+		goto err_config;
 	err = RUN_STEP(STEP_REBOOT, reboot_notifier_init());
 	if (err)
 		goto err_reboot_notifier;
 	active = true;
-	hv_ops = chosen;
 	pr_info("virtualisation on (%s) in %llu us\n", chosen->long_name,
 		(unsigned long long)(uptime_us() - start));
 	return 0;
 
 err_reboot_notifier:
+	config_unload();
+err_config:
 	vcpu_cache_exit();
 err_vcpu_cache:
 	disable_all();

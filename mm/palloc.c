@@ -226,6 +226,9 @@ const char *pg_owner_name(enum pg_owner owner)
 		[PG_OWNER_TRAMPOLINE] = "trampoline",
 		[PG_OWNER_VIRT] = "virt",
 		[PG_OWNER_OBJCACHE] = "objcache",
+		[PG_OWNER_VM] = "vm",
+		[PG_OWNER_STAGE2] = "stage2",
+		[PG_OWNER_GUEST] = "guest",
 		[PG_OWNER_TEST] = "test",
 	};
 

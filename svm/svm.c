@@ -43,9 +43,14 @@ static void svm_read_caps(struct hv_caps *caps)
 	caps->raw.svm.vm_cr = rdmsr(MSR_VM_CR);
 }
 
+#define CPUID_80000001_EDX_1G_PAGES (1u << 26)
+
 static int svm_hardware_setup(struct hv_caps *caps, char *why, size_t len)
 {
 	svm_decode_caps(caps);
+	/* Nested page tables take the host's page sizes (APM 15.25). */
+	caps->f.s2_2m = true;
+	caps->f.s2_1g = cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_1G_PAGES;
 	if (!caps->f.npt) {
 		snprintf(why, len, "this CPU's SVM has no nested paging (NPT)");
 		return -HV_EOPNOTSUPP;
@@ -89,7 +94,8 @@ static void svm_print_caps(const struct hv_caps *caps, hv_print_fn pr, void *ctx
 	   yes_no(f->vmcb_clean), yes_no(f->flush_by_asid));
 	pr(ctx, "pause filter %s, AVIC %s, TSC ratio %s\r\n", yes_no(f->pause_filter),
 	   yes_no(f->avic), yes_no(f->tsc_ratio));
-	pr(ctx, "Lamina will use: NPT%s%s%s\r\n",
+	pr(ctx, "Lamina will use: NPT with %s pages%s%s%s\r\n",
+	   f->s2_1g ? "1G/2M/4K" : "2M/4K",
 	   f->nrips ? ", NRIPS (next RIP from the CPU)" :
 		      ", its own instruction lengths (no NRIPS)",
 	   f->flush_by_asid ? ", flush by ASID" : "",

@@ -52,6 +52,8 @@ void vmx_decode_caps(struct hv_caps *caps)
 	f->ept_wb = ept & EPT_CAP_WB;
 	f->ept_2m = ept & EPT_CAP_2M;
 	f->ept_1g = ept & EPT_CAP_1G;
+	f->s2_2m = f->ept_2m;
+	f->s2_1g = f->ept_1g;
 	f->ept_ad = ept & EPT_CAP_AD;
 	f->invept_single = (ept & EPT_CAP_INVEPT) && (ept & EPT_CAP_INVEPT_SINGLE);
 	f->invept_all = (ept & EPT_CAP_INVEPT) && (ept & EPT_CAP_INVEPT_ALL);

@@ -40,6 +40,8 @@ struct hv_features {
 	bool pause_filter, avic, tsc_ratio;
 	u32 nr_asids;
 	u32 vmcs_revision, vmxon_size;
+	/* Second-level (EPT/NPT) large pages the CPU supports. */
+	bool s2_2m, s2_1g;
 };
 
 struct hv_caps {

@@ -17,6 +17,9 @@ enum pg_owner {
 	PG_OWNER_TRAMPOLINE,/* the AP start-up page below 1 MiB */
 	PG_OWNER_VIRT,      /* VMXON regions, SVM host-save areas */
 	PG_OWNER_OBJCACHE,  /* slabs of the object caches (vCPUs, ...) */
+	PG_OWNER_VM,        /* struct vm and dirty bitmaps */
+	PG_OWNER_STAGE2,    /* EPT / NPT table pages */
+	PG_OWNER_GUEST,     /* guest RAM */
 	PG_OWNER_TEST,      /* unit tests */
 	PG_NR_OWNERS,
 };

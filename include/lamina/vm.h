@@ -1,13 +1,16 @@
 /*
- * VMs and vCPUs (KVM's struct kvm and struct kvm_vcpu). Only what hv_init()
- * sets up exists so far: the vCPU cache, the VM list and its lock. The
- * structures grow as VMs learn to run.
+ * VMs and vCPUs (KVM's struct kvm and struct kvm_vcpu). A VM is created
+ * from its validated config record: memslots with their backing, the
+ * second-level tables, the images loaded. Running comes later.
  */
 #ifndef LAMINA_VM_H
 #define LAMINA_VM_H
 
+#include <abi/config.h>
 #include <lamina/list.h>
+#include <lamina/memslot.h>
 #include <lamina/objcache.h>
+#include <lamina/stage2.h>
 
 struct vm;
 
@@ -17,14 +20,46 @@ struct vcpu {
 	unsigned int pcpu; /* the physical CPU it is pinned to */
 };
 
+enum vm_state {
+	VM_CREATED, /* memory built, not running */
+	VM_RUNNING,
+	VM_PAUSED,
+	VM_STOPPED,
+	VM_CRASHED,
+};
+
 struct vm {
 	struct list_head link; /* in vm_list */
 	unsigned int id;
-	char name[32];
+	char name[CFG_NAME_MAX + 1];
+	enum vm_state state;
+	const void *blob;          /* the validated config (read-only) */
+	const struct cfg_vm *cfg;  /* this VM's record in it */
+	u64 cpus;                  /* pCPUs it owns */
+	struct memslots slots;
+	struct s2_table s2;
+	u64 ram_bytes;             /* guest RAM allocated for it */
 };
 
 extern struct objcache vcpu_cache;
 extern struct list_head vm_list;
 extern spinlock_t vm_list_lock;
+
+/* kernel/vm.c */
+int vm_create(const void *blob, const struct cfg_vm *cfg, struct vm **out);
+void vm_destroy(struct vm *vm);
+void vm_destroy_all(void);
+struct vm *vm_find(const char *name_or_id);
+const char *vm_state_name(enum vm_state state);
+
+/* kernel/vm_mem.c */
+int vm_mem_create(struct vm *vm);
+void vm_mem_destroy(struct vm *vm);
+
+/* kernel/config.c: the config step of hv_init() */
+int config_load(bool fail_after);
+void config_unload(void);
+/* Why there are no VMs, when there are none ("" otherwise). */
+const char *config_status(void);
 
 #endif

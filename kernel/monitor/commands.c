@@ -118,7 +118,8 @@ static int cmd_mem(struct mon_ctx *ctx, int argc, char **argv)
 	(void)argv;
 	mm_stats(&st);
 	for (int i = 0; i < PG_NR_OWNERS; i++)
-		owned += st.owned[i];
+		if (i != PG_OWNER_GUEST)
+			owned += st.owned[i];
 	mon_printf(ctx, "total: %llu KiB usable RAM\r\n",
 		   (unsigned long long)(st.usable >> 10));
 	mon_printf(ctx, "free:  %llu KiB\r\n", (unsigned long long)(st.free >> 10));
@@ -129,7 +130,8 @@ static int cmd_mem(struct mon_ctx *ctx, int argc, char **argv)
 	print_kib(ctx, "bitmap", st.bitmap, "frame allocator bitmap");
 	for (int i = 0; i < PG_NR_OWNERS; i++)
 		if (i != PG_OWNER_TEST)
-			print_kib(ctx, pg_owner_name(i), st.owned[i], "");
+			print_kib(ctx, pg_owner_name(i), st.owned[i],
+				  i == PG_OWNER_GUEST ? "guest RAM (not Lamina's)" : "");
 	print_kib(ctx, "bootdata", st.bootdata,
 		  "multiboot2 information and modules (not Lamina's)");
 	return 0;
@@ -179,6 +181,22 @@ const struct mon_cmd monitor_commands[] = {
 	  "page sizes, ASIDs/VPIDs, ...), read from the boot CPU, and which\r\n"
 	  "optional features Lamina will use. When virtualisation is off, why.",
 	  0, 0, cmd_caps },
+	{ "vms", "", "the VMs and their state",
+	  "One line per VM created from the configuration: id, name, state,\r\n"
+	  "the physical CPUs it owns, its RAM, memslots, boot kind, autostart.\r\n"
+	  "With no VMs, says why (no config, or the config was rejected).",
+	  0, 0, cmd_vms },
+	{ "slots", "VM", "a VM's memslots (KVM_SET_USER_MEMORY_REGION's view)",
+	  "The VM's memory slots: guest-physical range, size, the host memory\r\n"
+	  "backing it, flags, and how many 1G/2M/4K second-level pages map it.\r\n"
+	  "VM is a name or an id from `vms`.",
+	  1, 1, cmd_slots },
+	{ "xlate", "VM GPA", "walk the second-level tables for an address",
+	  "Shows each level of the EPT (Intel) or NPT (AMD) walk for the\r\n"
+	  "guest-physical address GPA (decimal or 0x hex): the table, the index\r\n"
+	  "and the entry, then the host-physical address, page size, rights\r\n"
+	  "and memory type, or 'not mapped'.",
+	  2, 2, cmd_xlate },
 	{ "mem", "", "physical memory use by owner",
 	  "Usable RAM from the boot memory map, what is free, and what\r\n"
 	  "Lamina itself uses, by owner (image, page tables, per-CPU stacks).",

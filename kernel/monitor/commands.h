@@ -6,4 +6,9 @@
 extern const struct mon_cmd monitor_commands[];
 extern const size_t nr_monitor_commands;
 
+/* cmd_vm.c */
+int cmd_vms(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_slots(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_xlate(struct mon_ctx *ctx, int argc, char **argv);
+
 #endif

@@ -151,30 +151,37 @@ def setup_or_skip(name, iso):
     return setup
 
 
-def iso_for(cmdline):
-    """An image that boots Lamina with `cmdline`, made once per build of
-    the ELF (several xdist workers may ask at once: each writes its own
-    file and renames it into place)."""
-    name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", cmdline) or "plain"
+DEMO_CONFIG = os.path.join(REPO, "configs", "demo.yaml")
+CFG_TOOL = os.path.join(REPO, "build", "lamina-cfg")
+
+
+def iso_for(cmdline, config=DEMO_CONFIG):
+    """An image that boots Lamina with `cmdline` and `config` (a YAML file,
+    a blob .bin, or None for no config), made once per build of the ELF
+    (several xdist workers may ask at once: each writes its own file and
+    renames it into place)."""
+    tag = os.path.basename(config) if config else "noconfig"
+    name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{cmdline}-{tag}")
     path = os.path.join(ISO_DIR, name + ".iso")
-    if os.path.exists(path) and os.path.getmtime(path) >= \
-            os.path.getmtime(ELF):
+    newest = max(os.path.getmtime(p) for p in (ELF, CFG_TOOL, config or ELF))
+    if os.path.exists(path) and os.path.getmtime(path) >= newest:
         return path
     os.makedirs(ISO_DIR, exist_ok=True)
     tmp = f"{path}.{os.getpid()}"
-    subprocess.run([MKISO, tmp, ELF, cmdline], check=True,
+    subprocess.run([MKISO, tmp, ELF, cmdline, config or ""], check=True,
                    capture_output=True)
     os.replace(tmp, path)
     return path
 
 
 @contextlib.contextmanager
-def booted(setup_name, cmdline="", logname=None):
-    """Boot `setup_name` with kernel command line `cmdline`; yield the
-    Console once the boot ended (at a prompt, or not: see .broken)."""
+def booted(setup_name, cmdline="", logname=None, config=DEMO_CONFIG):
+    """Boot `setup_name` with kernel command line `cmdline` and `config`;
+    yield the Console once the boot ended (at a prompt, or not: see
+    .broken)."""
     setup = setup_or_skip(setup_name, ELF)
     logdir = os.path.join(LOGROOT, logname or f"{setup_name}-{cmdline}")
-    machine = emu.start(setup, iso_for(cmdline), logdir)
+    machine = emu.start(setup, iso_for(cmdline, config), logdir)
     con = Console(machine, setup)
     try:
         con.boot()

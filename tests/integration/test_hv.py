@@ -13,7 +13,7 @@ import pytest
 from conftest import booted, output_lines
 
 STEPS = ("arch_init", "hardware_setup", "compat_check", "hardware_enable",
-         "vcpu_cache", "reboot_notifier")
+         "vcpu_cache", "config", "reboot_notifier")
 VENDOR = {"qemu-bios": "AMD SVM", "bochs-svm": "AMD SVM",
           "bochs-vmx": "Intel VMX", "bochs-vmx-sandy": "Intel VMX"}
 ROW_RE = re.compile(r"^\s*(\d+)\s+(\d+)\s+(online|offline)\s+(on|off|-)\s+"
@@ -33,7 +33,8 @@ def cpu_rows(con):
 
 
 def steps_done(text):
-    return re.findall(r"hv: step (\d)/6 '(\w+)' done in \d+ us", text)
+    return re.findall(rf"hv: step (\d)/{len(STEPS)} '(\w+)' done in \d+ us",
+                      text)
 
 
 @BOOT
@@ -76,8 +77,14 @@ def test_fail_step_unwinds(setup, step):
         con.require(full=True)
         text = con.boot_text
         k = STEPS.index(step) + 1
-        assert f"hv: step {k}/6 '{step}' failed (-125) on purpose (hv.fail)" \
-            in text, text
+        assert f"hv: step {k}/{len(STEPS)} '{step}' failed (-125) on purpose " \
+            "(hv.fail)" in text, text
+        created = re.findall(r"vm: vm \d+ '(\w+)' created", text)
+        destroyed = re.findall(r"vm: vm \d+ '(\w+)' destroyed", text)
+        if k > STEPS.index("config"):
+            assert created and sorted(created) == sorted(destroyed), text
+        else:
+            assert not created, text
         assert [s for _, s in steps_done(text)] == list(STEPS[:k - 1])
         if k > STEPS.index("hardware_enable") + 1 or step == "hardware_enable":
             off = re.findall(r"hv: cpu (\d+): \S+ \S+ off \(the CPU confirms\)",

@@ -10,5 +10,8 @@ UNIT_CFLAGS_test_format := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
 UNIT_SRCS_test_vmx_caps := vmx/vmx_caps.c svm/svm_caps.c kernel/hv_caps.c
 # The real hv_init(); its fakes live in the test. The caps tables name the
 # fake vendors' fields.
-UNIT_SRCS_test_hv_init := kernel/hv_init.c kernel/hv_caps.c kernel/vm.c \
+UNIT_SRCS_test_hv_init := kernel/hv_init.c kernel/hv_caps.c \
 	mm/objcache.c lib/util.c vmx/vmx_caps.c svm/svm_caps.c
+UNIT_SRCS_test_memslot := mm/memslot.c
+UNIT_SRCS_test_stage2 := mm/stage2.c mm/dirty_log.c mm/memslot.c
+UNIT_SRCS_test_config := kernel/config_check.c lib/crc32.c lib/util.c

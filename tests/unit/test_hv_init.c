@@ -39,6 +39,7 @@
 #include <lamina/lib.h>
 #include <lamina/percpu.h>
 #include <lamina/printk.h>
+#include <lamina/vm.h>
 #include <lamina/x86.h>
 
 #include "../../svm/svm.h"
@@ -331,6 +332,33 @@ void reboot_hook_unregister(void (*fn)(void))
 	reboot_hook = NULL;
 }
 
+/* --------------------------------------------------------------- config */
+
+/* A page stands for the VMs the config step creates. */
+#define CONFIG_PAGES 1
+static void *config_vms;
+
+int config_load(bool fail_after)
+{
+	trace("config load%s", fail_after ? " (hv.fail)" : "");
+	config_vms = page_alloc(1, PAGE_SIZE, 0, PG_OWNER_VM);
+	if (!config_vms)
+		return -HV_ENOMEM;
+	if (!fail_after)
+		return 0;
+	config_unload(); /* the step's own roll-back */
+	return -HV_ECANCELED;
+}
+
+void config_unload(void)
+{
+	trace("config unload");
+	if (!config_vms)
+		fake_error("config_unload: nothing loaded");
+	page_free(config_vms, 1, PG_OWNER_VM);
+	config_vms = NULL;
+}
+
 /* ----------------------------------------------------------- vendor ops */
 
 /*
@@ -529,7 +557,7 @@ static void __noreturn child(void)
 
 static const char *const step_names[] = {
 	"arch_init", "hardware_setup", "compat_check", "hardware_enable",
-	"vcpu_cache", "reboot_notifier",
+	"vcpu_cache", "config", "reboot_notifier",
 };
 #define NR_STEPS ARRAY_SIZE(step_names)
 
@@ -670,7 +698,7 @@ static void expect_enabled(const struct outcome *o, u32 mask)
 		assert_int_equal(o->cpu[i].hw_on, on);
 	}
 	assert_int_equal(o->before.free - o->after.free,
-			 __builtin_popcount(mask) * PAGE_SIZE);
+			 (__builtin_popcount(mask) + CONFIG_PAGES) * PAGE_SIZE);
 	assert_int_equal(o->after.owned[PG_OWNER_VIRT] -
 			 o->before.owned[PG_OWNER_VIRT],
 			 __builtin_popcount(mask) * PAGE_SIZE);
@@ -704,6 +732,7 @@ static void expect_active(const struct outcome *o, u32 mask)
 #define ON(n) ", enable cpu " #n
 #define OFF(n) ", disable cpu " #n ", virt_on cpu " #n
 #define TR_ALL_ON TR_COMPAT ON(0) ON(1) ON(2) ON(3)
+#define TR_LOADED TR_ALL_ON ", config load"
 #define UNSETUP ", hardware_unsetup"
 
 /* ------------------------------------------------------------ the cases */
@@ -723,7 +752,7 @@ static void test_success(void **state)
 
 	(void)state;
 	expect_active(o, 0xf);
-	expect_trace(o, TR_ALL_ON);
+	expect_trace(o, TR_LOADED);
 	expect_log(o, true, "[info] hv: 4 of 4 online CPUs passed the compatibility check\n");
 	for (unsigned int i = 0; i < NR_TEST_CPUS; i++) {
 		assert_true(o->cpu[i].checked && o->cpu[i].ok);
@@ -738,15 +767,17 @@ static void test_reboot_hook_disables_all(void **state)
 
 	(void)state;
 	expect_returned(o, 0);
-	expect_trace(o, TR_ALL_ON OFF(3) OFF(2) OFF(1) OFF(0));
+	expect_trace(o, TR_LOADED OFF(3) OFF(2) OFF(1) OFF(0));
 	assert_false(o->active);
 	expect_log(o, true, "[info] hv: turning virtualisation off on every CPU before reboot\n");
 	for (unsigned int i = 0; i < NR_TEST_CPUS; i++)
 		expect_log(o, true, "[info] hv: cpu %u: %s off (the CPU confirms)\n",
 			   i, host_ops()->long_name);
-	assert_int_equal(o->after.free, o->before.free);
-	assert_memory_equal(o->after.owned, o->before.owned,
-			    sizeof(o->after.owned));
+	/* The VMs stay (the machine resets next); every region is freed. */
+	assert_int_equal(o->before.free - o->after.free,
+			 CONFIG_PAGES * PAGE_SIZE);
+	assert_int_equal(o->after.owned[PG_OWNER_VIRT],
+			 o->before.owned[PG_OWNER_VIRT]);
 }
 
 /* hv_init() fails at @step; everything before it is undone, in reverse. */
@@ -774,7 +805,11 @@ static const struct fail_case hv_fail_cases[] = {
 		TR_COMPAT ON(0) ON(1) ON(2) OFF(2) OFF(1) OFF(0) UNSETUP,
 		"[err] hv: cpu 3: %s enable failed (-125) (hv.fail)\n"),
 	HV_FAIL(4, "vcpu_cache", TR_ALL_ON ALL_OFF UNSETUP, NULL),
-	HV_FAIL(5, "reboot_notifier", TR_ALL_ON ALL_OFF UNSETUP, NULL),
+	/* Every VM is created, then the step fails and destroys them. */
+	HV_FAIL(5, "config", TR_ALL_ON ", config load (hv.fail), config unload"
+		ALL_OFF UNSETUP, NULL),
+	HV_FAIL(6, "reboot_notifier", TR_LOADED ", config unload" ALL_OFF
+		UNSETUP, NULL),
 };
 
 /* A step that fails for real: the same unwinding, no "hv.fail" said. */
@@ -801,8 +836,8 @@ static const struct fail_case real_fail_cases[] = {
 	  TR_COMPAT ON(0) ON(1) OFF(1) OFF(0) UNSETUP,
 	  "hv_init failed (-110)", "[err] hv: cpu 2: %s enable failed (-110)\n" },
 	{ "the reboot hook is refused", { .reboot_err = -HV_ENOMEM },
-	  -HV_ENOMEM, 5, TR_ALL_ON ALL_OFF UNSETUP, "hv_init failed (-12)",
-	  NULL },
+	  -HV_ENOMEM, 6, TR_LOADED ", config unload" ALL_OFF UNSETUP,
+	  "hv_init failed (-12)", NULL },
 	/* hv.fail=hardware_enable with CPU 3 left out: CPU 2 is the last. */
 	{ "hv.fail=hardware_enable hv.test_mismatch=3",
 	  { .fail = "hardware_enable", .mismatch = "3" }, -HV_ECANCELED, 3,
@@ -859,7 +894,7 @@ static void test_mismatch_leaves_cpu_out(void **state)
 
 	(void)state;
 	expect_active(o, BIT(0) | BIT(1) | BIT(3));
-	expect_trace(o, TR_COMPAT ON(0) ON(1) ON(3));
+	expect_trace(o, TR_COMPAT ON(0) ON(1) ON(3) ", config load");
 	first = host_ops()->caps_fields[0].name;
 	assert_true(o->cpu[2].checked);
 	assert_false(o->cpu[2].ok);
@@ -883,7 +918,7 @@ static void test_cpu_without_answer(void **state)
 	(void)state;
 	expect_active(o, BIT(0) | BIT(2) | BIT(3));
 	expect_trace(o, TR_SETUP ", read_caps cpu 2, read_caps cpu 3"
-		     ON(0) ON(2) ON(3));
+		     ON(0) ON(2) ON(3) ", config load");
 	assert_true(o->cpu[1].checked);
 	assert_string_equal(o->cpu[1].field, "(no answer)");
 	expect_log(o, true, "[warn] hv: cpu 1 did not answer the compatibility check: left out\n");
@@ -897,7 +932,7 @@ static void test_offline_cpu_skipped(void **state)
 	(void)state;
 	expect_active(o, BIT(0) | BIT(1) | BIT(2));
 	expect_trace(o, TR_SETUP ", read_caps cpu 1, read_caps cpu 2"
-		     ON(0) ON(1) ON(2));
+		     ON(0) ON(1) ON(2) ", config load");
 	assert_false(o->cpu[3].checked);
 	expect_log(o, true, "[info] hv: 3 of 3 online CPUs passed the compatibility check\n");
 }

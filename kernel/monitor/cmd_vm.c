@@ -1,0 +1,148 @@
+/* Monitor commands about VMs: vms, slots, xlate. */
+#include <lamina/config.h>
+#include <lamina/kernel.h>
+#include <lamina/lib.h>
+#include <lamina/vm.h>
+
+#include "commands.h"
+
+static struct vm *find_or_complain(struct mon_ctx *ctx, const char *s)
+{
+	struct vm *vm = vm_find(s);
+
+	if (!vm)
+		mon_printf(ctx, "error: no VM '%s' (see `vms`)\r\n", s);
+	return vm;
+}
+
+static void cpu_list(char *buf, size_t len, u64 cpus)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < 64 && n < len; i++)
+		if (cpus & (1ull << i))
+			n += (size_t)snprintf(buf + n, len - n, "%s%u",
+					      n ? "," : "", i);
+}
+
+int cmd_vms(struct mon_ctx *ctx, int argc, char **argv)
+{
+	struct list_head *pos;
+	char cpus[64];
+
+	(void)argc;
+	(void)argv;
+	if (list_empty(&vm_list)) {
+		mon_printf(ctx, "no VMs%s%s\r\n", config_status()[0] ? ": " : "",
+			   config_status());
+		return 0;
+	}
+	mon_printf(ctx, " ID  NAME             STATE     CPUS      MEMORY  SLOTS  BOOT       AUTOSTART\r\n");
+	list_for_each(pos, &vm_list) {
+		const struct vm *vm = container_of(pos, struct vm, link);
+
+		cpu_list(cpus, sizeof(cpus), vm->cpus);
+		mon_printf(ctx, "%3u  %-16s %-9s %-8s %5llu MiB  %5u  %-9s  %s\r\n",
+			   vm->id, vm->name, vm_state_name(vm->state), cpus,
+			   (unsigned long long)(vm->ram_bytes >> 20),
+			   vm->slots.used, cfg_boot_kind_name(vm->cfg->boot_kind),
+			   vm->cfg->flags & CFG_VM_AUTOSTART ? "yes" : "no");
+	}
+	return 0;
+}
+
+static void flag_names(char *buf, size_t len, u32 flags)
+{
+	snprintf(buf, len, "%s%s%s%s", flags & MEMSLOT_READONLY ? "readonly " : "",
+		 flags & MEMSLOT_LOG_DIRTY ? "log_dirty " : "",
+		 flags & MEMSLOT_MMIO ? "mmio " : "", flags ? "" : "-");
+}
+
+/* Count the leaf pages of each size that map a slot. */
+static void slot_pages(const struct vm *vm, const struct memslot *s,
+		       struct s2_stats *st)
+{
+	u64 gpa = s->base_gfn << PAGE_SHIFT, end = gpa + (s->npages << PAGE_SHIFT);
+
+	memset(st, 0, sizeof(*st));
+	while (gpa < end) {
+		struct s2_walk w;
+
+		s2_walk(&vm->s2, gpa, &w);
+		if (!w.mapped) {
+			gpa += PAGE_SIZE;
+			continue;
+		}
+		st->pages_1g += w.page_size == S2_SIZE_1G;
+		st->pages_2m += w.page_size == S2_SIZE_2M;
+		st->pages_4k += w.page_size == S2_SIZE_4K;
+		gpa = ALIGN_DOWN(gpa, w.page_size) + w.page_size;
+	}
+}
+
+int cmd_slots(struct mon_ctx *ctx, int argc, char **argv)
+{
+	struct vm *vm = find_or_complain(ctx, argv[1]);
+
+	(void)argc;
+	if (!vm)
+		return -1;
+	mon_printf(ctx, "vm '%s': generation %llu, %u slots, %s tables %llu pages, root 0x%llx\r\n",
+		   vm->name, (unsigned long long)vm->slots.generation,
+		   vm->slots.used, vm->s2.format == S2_EPT ? "EPT" : "NPT",
+		   (unsigned long long)vm->s2.nr_table_pages,
+		   (unsigned long long)s2_root_pointer(&vm->s2));
+	mon_printf(ctx, "SLOT  GPA                 SIZE        BACKING       FLAGS               PAGES\r\n");
+	for (unsigned int i = 0; i < vm->slots.used; i++) {
+		const struct memslot *s = &vm->slots.slots[i];
+		struct s2_stats st;
+		char flags[40];
+
+		slot_pages(vm, s, &st);
+		flag_names(flags, sizeof(flags), s->flags);
+		mon_printf(ctx, "%4u  0x%-16llx  %7llu KiB  0x%-10llx  %-18s  1G:%llu 2M:%llu 4K:%llu\r\n",
+			   s->id, (unsigned long long)(s->base_gfn << PAGE_SHIFT),
+			   (unsigned long long)(s->npages * 4),
+			   (unsigned long long)s->backing, flags,
+			   (unsigned long long)st.pages_1g,
+			   (unsigned long long)st.pages_2m,
+			   (unsigned long long)st.pages_4k);
+	}
+	return 0;
+}
+
+static const char *const level_names[4] = { "PML4", "PDPT", "PD", "PT" };
+
+int cmd_xlate(struct mon_ctx *ctx, int argc, char **argv)
+{
+	struct vm *vm = find_or_complain(ctx, argv[1]);
+	struct s2_walk w;
+	u64 gpa;
+
+	(void)argc;
+	if (!vm)
+		return -1;
+	if (parse_u64(argv[2], &gpa) || gpa >= S2_GPA_LIMIT) {
+		mon_printf(ctx, "error: '%s' is not a guest-physical address below 2^48\r\n",
+			   argv[2]);
+		return -1;
+	}
+	s2_walk(&vm->s2, gpa, &w);
+	for (unsigned int l = 0; l < w.levels; l++)
+		mon_printf(ctx, "  %-4s table 0x%llx [%3llu] = 0x%016llx\r\n",
+			   level_names[l], (unsigned long long)w.table[l],
+			   (unsigned long long)((gpa >> (39 - 9 * l)) & 511),
+			   (unsigned long long)w.entry[l]);
+	if (!w.mapped) {
+		mon_printf(ctx, "GPA 0x%llx: not mapped\r\n", (unsigned long long)gpa);
+		return 0;
+	}
+	mon_printf(ctx, "GPA 0x%llx -> HPA 0x%llx (%s page, %s%s%s, %s)\r\n",
+		   (unsigned long long)gpa, (unsigned long long)w.hpa,
+		   w.page_size == S2_SIZE_1G ? "1G" :
+		   w.page_size == S2_SIZE_2M ? "2M" : "4K",
+		   w.perm & S2_R ? "r" : "-", w.perm & S2_W ? "w" : "-",
+		   w.perm & S2_X ? "x" : "-", w.mt == S2_WB ? "WB" : "UC");
+	return 0;
+}
