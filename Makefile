@@ -59,11 +59,12 @@ $(BUILD)/lamina-stripped.elf: $(BUILD)/lamina.elf
 # ---------------------------------------------------------------- host tools
 # lamina-cfg shares the blob validator and CRC with the hypervisor.
 LAMINA_CFG_SRCS := $(wildcard tools/lamina-cfg/*.c) kernel/config_check.c \
+	kernel/config_check_dev.c \
 	lib/crc32.c lib/util.c
 TOOLCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -Itools/lamina-cfg
 
 $(BUILD)/lamina-cfg: $(LAMINA_CFG_SRCS) $(wildcard tools/lamina-cfg/*.h) \
-		$(wildcard include/abi/*.h include/lamina/*.h)
+		$(wildcard include/abi/*.h include/lamina/*.h kernel/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(TOOLCFLAGS) $(LAMINA_CFG_SRCS) -o $@ -lyaml
 
@@ -105,7 +106,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 $(BUILD)/tests/%: tests/unit/%.c $$(UNIT_SRCS_$$*) $(wildcard include/lamina/*.h \
-		include/abi/*.h tests/unit/*.h) tests/unit/sources.mk
+		include/abi/*.h tests/unit/*.h kernel/*.h) tests/unit/sources.mk
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(UNIT_CFLAGS_$*) $< $(UNIT_SRCS_$*) -o $@ -lcmocka $(UNIT_LDLIBS_$*)
 
@@ -125,7 +126,7 @@ FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRCS_$$*) $(wildcard include/lamina/*.h \
-		include/abi/*.h) tests/fuzz/sources.mk
+		include/abi/*.h kernel/*.h tools/lamina-cfg/*.h) tests/fuzz/sources.mk
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZCFLAGS) $(FUZZ_CFLAGS_$*) $< $(FUZZ_SRCS_$*) -o $@ $(FUZZ_LDLIBS_$*)
 
@@ -152,8 +153,19 @@ test: deps
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(or $(TEST_FUZZ_SECONDS),10)
 	$(MAKE) --no-print-directory test-integration
 
-bench: deps $(BUILD)/lamina.iso
-	$(PYTHON) bench/run.py
+# Host micro-benchmarks of pure code, then boots in the emulators.
+$(BUILD)/bench/memslot_lookup: bench/memslot_lookup.c mm/memslot.c include/lamina/memslot.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -std=gnu11 -O2 -Wall -Wextra -Iinclude bench/memslot_lookup.c mm/memslot.c -o $@
+
+$(BUILD)/bench/stage2_build: bench/stage2_build.c mm/stage2.c include/lamina/stage2.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -std=gnu11 -O2 -Wall -Wextra -Iinclude bench/stage2_build.c mm/stage2.c -o $@
+
+bench: deps $(BUILD)/lamina.iso $(BUILD)/bench/memslot_lookup $(BUILD)/bench/stage2_build
+	$(BUILD)/bench/stage2_build | tee $(BUILD)/bench/stage2_build.txt
+	$(BUILD)/bench/memslot_lookup | tee $(BUILD)/bench/memslot_lookup.txt
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)

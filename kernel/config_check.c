@@ -10,52 +10,22 @@
  * copies made with memcpy, so the blob may sit at any alignment. Checking
  * stops early only where the layout is unknown or going on would read
  * outside the blob; the report then says so.
+ *
+ * This file holds the entry point and the checks of the header, layout,
+ * VMs and regions; config_check_dev.c checks the devices.
  */
 #include <lamina/config.h>
 #include <lamina/crc32.h>
 #include <lamina/lib.h>
 
-#define SZ_4K 0x1000ull
-#define GPA_LIMIT (1ull << 48)      /* guest-physical addresses stage 2 maps */
-#define PORT_LIMIT 0x10000ull
+#include "config_check.h"
+
 #define RAW32_LIMIT (1ull << 32)
 #define REAL16_LIMIT (1ull << 20)
-#define UART_PORTS 8
-#define UART_IRQS 24                /* the virtual I/O APIC's pins */
-#define DEBUG_EXIT_MAX 4
-#define COM1_BASE 0x3f8ull          /* Lamina's own console: never passed */
-#define COM1_PORTS 8
-#define LAPIC_PAGE 0xfee00000ull    /* Lamina's local APIC and I/O APIC */
-#define IOAPIC_PAGE 0xfec00000ull
 #define MSG_MAX 224
-#define LABEL_MAX 64
 #define STR_SHOWN "48"              /* at most this many characters of a string */
 
-#define ULL(v) ((unsigned long long)(v))
-
-/* A half-open range [start, end). */
-struct span {
-	u64 start;
-	u64 end;
-};
-
-struct checker {
-	const u8 *blob;
-	u32 size;                   /* total_size, once checked */
-	struct cfg_header h;
-	const struct cfg_env *env;
-	cfg_report_fn report;
-	void *ctx;
-	unsigned int problems;
-	bool vms_ok;                /* records in bounds and within the limits */
-	bool regions_ok;
-	bool devices_ok;
-	bool strings_ok;            /* in bounds, within the limit, NUL-ended */
-	u8 region_owner[CFG_MAX_REGIONS]; /* 1 + the first owning VM; 0: none */
-	u8 device_owner[CFG_MAX_DEVICES];
-};
-
-static __printf(2, 3) void problem(struct checker *c, const char *fmt, ...)
+void cfgc_problem(struct checker *c, const char *fmt, ...)
 {
 	char buf[MSG_MAX];
 	va_list ap;
@@ -101,21 +71,6 @@ const char *cfg_device_kind_name(u32 kind)
 	return kind < ARRAY_SIZE(names) && names[kind] ? names[kind] : "?";
 }
 
-/* [base, base + size) as a span: false if empty or it ends past @limit. */
-static bool make_span(u64 base, u64 size, u64 limit, struct span *s)
-{
-	if (size == 0 || size > limit || base > limit - size)
-		return false;
-	s->start = base;
-	s->end = base + size;
-	return true;
-}
-
-static bool overlap(const struct span *a, const struct span *b)
-{
-	return a->start < b->end && b->start < a->end;
-}
-
 /* "0-3,5": the CPUs in @mask. */
 static void cpu_list(char *buf, size_t size, u64 mask)
 {
@@ -135,47 +90,6 @@ static void cpu_list(char *buf, size_t size, u64 mask)
 			n += snprintf(buf + n, size - n, "%s%u-%u", n ? "," : "", i, j);
 		i = j;
 	}
-}
-
-/*
- * Reserved words must be zero, unless the blob has a newer minor version:
- * a minor version gives meaning to reserved space, and a reader accepts
- * any minor, ignoring the fields it does not know.
- */
-static bool reserved_set(const struct checker *c, const void *p, size_t n)
-{
-	const u8 *b = p;
-
-	if (c->h.abi_minor > CFG_ABI_MINOR)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return true;
-	return false;
-}
-
-static struct cfg_vm read_vm(const struct checker *c, u32 i)
-{
-	struct cfg_vm v;
-
-	memcpy(&v, c->blob + c->h.vms_offset + (size_t)i * sizeof(v), sizeof(v));
-	return v;
-}
-
-static struct cfg_region read_region(const struct checker *c, u32 i)
-{
-	struct cfg_region r;
-
-	memcpy(&r, c->blob + c->h.regions_offset + (size_t)i * sizeof(r), sizeof(r));
-	return r;
-}
-
-static struct cfg_device read_device(const struct checker *c, u32 i)
-{
-	struct cfg_device d;
-
-	memcpy(&d, c->blob + c->h.devices_offset + (size_t)i * sizeof(d), sizeof(d));
-	return d;
 }
 
 /* The string at @off, or NULL if absent or unreadable. */
@@ -205,7 +119,7 @@ static bool name_ok(const char *s)
 }
 
 /* "vm 'web' (vm 1)", or "vm 1" while the name is not a valid one. */
-static void vm_label(const struct checker *c, u32 i, char *buf, size_t size)
+void cfgc_vm_label(const struct checker *c, u32 i, char *buf, size_t size)
 {
 	const char *name = str_at(c, read_vm(c, i).name);
 
@@ -216,8 +130,8 @@ static void vm_label(const struct checker *c, u32 i, char *buf, size_t size)
 }
 
 /* "vm 'web' (vm 1) region 2", or "region 2" for one no VM owns. */
-static void rec_label(const struct checker *c, const char *what, u8 owner,
-		      u32 i, char *buf, size_t size)
+void cfgc_rec_label(const struct checker *c, const char *what, u8 owner,
+		    u32 i, char *buf, size_t size)
 {
 	char vm[LABEL_MAX];
 
@@ -225,19 +139,8 @@ static void rec_label(const struct checker *c, const char *what, u8 owner,
 		snprintf(buf, size, "%s %u", what, i);
 		return;
 	}
-	vm_label(c, owner - 1u, vm, sizeof(vm));
+	cfgc_vm_label(c, owner - 1u, vm, sizeof(vm));
 	snprintf(buf, size, "%s %s %u", vm, what, i);
-}
-
-/* A VM's records [*first, *end) when the whole range lies in the array. */
-static bool vm_range(bool array_ok, u32 first, u32 nr, u32 count,
-		     u32 *start, u32 *end)
-{
-	if (!array_ok || (u64)first + nr > count)
-		return false;
-	*start = first;
-	*end = first + nr;
-	return true;
 }
 
 static const struct cfg_module *find_module(const struct checker *c,
@@ -258,8 +161,8 @@ static const char *check_ref(struct checker *c, const char *label,
 			     const char *what, u32 off)
 {
 	if (off != CFG_NONE && off >= c->h.strings_size)
-		problem(c, "%s: %s offset 0x%x is outside the string table (%u bytes)",
-			label, what, off, c->h.strings_size);
+		cfgc_problem(c, "%s: %s offset 0x%x is outside the string table (%u bytes)",
+			     label, what, off, c->h.strings_size);
 	return str_at(c, off);
 }
 
@@ -274,8 +177,8 @@ static const struct cfg_module *check_module(struct checker *c,
 		return NULL;
 	m = find_module(c, name);
 	if (!m)
-		problem(c, "%s: %s '%." STR_SHOWN "s' is not a module", label, what,
-			name);
+		cfgc_problem(c, "%s: %s '%." STR_SHOWN "s' is not a module",
+			     label, what, name);
 	return m;
 }
 
@@ -299,32 +202,32 @@ static bool check_frame(struct checker *c, size_t len)
 	bool ok = true;
 
 	if (len < sizeof(*h)) {
-		problem(c, "header: the blob is %zu bytes, shorter than the %zu-byte header; not checked further",
-			len, sizeof(*h));
+		cfgc_problem(c, "header: the blob is %zu bytes, shorter than the %zu-byte header; not checked further",
+			     len, sizeof(*h));
 		return false;
 	}
 	memcpy(&c->h, c->blob, sizeof(c->h));
 	if (h->magic != CFG_MAGIC)
-		problem(c, "header: magic 0x%08x is not 0x%08x (\"LCFG\")",
-			h->magic, CFG_MAGIC);
+		cfgc_problem(c, "header: magic 0x%08x is not 0x%08x (\"LCFG\")",
+			     h->magic, CFG_MAGIC);
 	if (h->abi_major != CFG_ABI_MAJOR) {
-		problem(c, "header: ABI version %u.%u, this Lamina reads %u.x; the layout is unknown, not checked further",
-			h->abi_major, h->abi_minor, CFG_ABI_MAJOR);
+		cfgc_problem(c, "header: ABI version %u.%u, this Lamina reads %u.x; the layout is unknown, not checked further",
+			     h->abi_major, h->abi_minor, CFG_ABI_MAJOR);
 		return false;
 	}
 	if (h->total_size < sizeof(*h)) {
-		problem(c, "header: total_size %u is smaller than the %zu-byte header; not checked further",
-			h->total_size, sizeof(*h));
+		cfgc_problem(c, "header: total_size %u is smaller than the %zu-byte header; not checked further",
+			     h->total_size, sizeof(*h));
 		ok = false;
 	}
 	if (h->total_size > len) {
-		problem(c, "header: total_size %u is more than the %zu bytes given; not checked further",
-			h->total_size, len);
+		cfgc_problem(c, "header: total_size %u is more than the %zu bytes given; not checked further",
+			     h->total_size, len);
 		ok = false;
 	}
 	if (h->total_size > CFG_MAX_SIZE) {
-		problem(c, "header: total_size %u is more than the limit of %u; not checked further",
-			h->total_size, CFG_MAX_SIZE);
+		cfgc_problem(c, "header: total_size %u is more than the limit of %u; not checked further",
+			     h->total_size, CFG_MAX_SIZE);
 		ok = false;
 	}
 	c->size = h->total_size;
@@ -339,21 +242,23 @@ static void check_globals(struct checker *c)
 	char list[LABEL_MAX];
 
 	if (crc != h->crc32)
-		problem(c, "header: CRC-32 0x%08x does not match the contents (0x%08x)",
-			h->crc32, crc);
+		cfgc_problem(c, "header: CRC-32 0x%08x does not match the contents (0x%08x)",
+			     h->crc32, crc);
 	if (h->flags)
-		problem(c, "header: flags 0x%x: none are defined", h->flags);
+		cfgc_problem(c, "header: flags 0x%x: none are defined",
+			     h->flags);
 	if (reserved_set(c, h->reserved, sizeof(h->reserved)))
-		problem(c, "header: reserved words are not zero");
+		cfgc_problem(c, "header: reserved words are not zero");
 	if (h->log_level > 3)
-		problem(c, "header: log_level %u is more than 3 (debug)", h->log_level);
+		cfgc_problem(c, "header: log_level %u is more than 3 (debug)",
+			     h->log_level);
 	if (h->monitor_cpu >= CFG_MAX_CPUS) {
-		problem(c, "header: monitor_cpu %u is not below %u", h->monitor_cpu,
-			CFG_MAX_CPUS);
+		cfgc_problem(c, "header: monitor_cpu %u is not below %u",
+			     h->monitor_cpu, CFG_MAX_CPUS);
 	} else if (present && !(present >> h->monitor_cpu & 1)) {
 		cpu_list(list, sizeof(list), present);
-		problem(c, "header: monitor_cpu %u is not present (present: %s)",
-			h->monitor_cpu, list);
+		cfgc_problem(c, "header: monitor_cpu %u is not present (present: %s)",
+			     h->monitor_cpu, list);
 	}
 }
 
@@ -365,13 +270,13 @@ static bool check_array(struct checker *c, const char *name, u32 count,
 	bool ok = true;
 
 	if (count > max) {
-		problem(c, "header: nr_%s %u is more than %u; the %s are not checked",
-			name, count, max, name);
+		cfgc_problem(c, "header: nr_%s %u is more than %u; the %s are not checked",
+			     name, count, max, name);
 		ok = false;
 	}
 	if (end > c->size) {
-		problem(c, "header: the %s array [0x%x, 0x%llx) runs past total_size 0x%x; the %s are not checked",
-			name, offset, ULL(end), c->size, name);
+		cfgc_problem(c, "header: the %s array [0x%x, 0x%llx) runs past total_size 0x%x; the %s are not checked",
+			     name, offset, ULL(end), c->size, name);
 		return false;
 	}
 	s->start = offset;
@@ -386,19 +291,19 @@ static void check_strings(struct checker *c, struct span *s)
 	bool ok = true;
 
 	if (h->strings_size > CFG_MAX_STRINGS) {
-		problem(c, "header: strings_size %u is more than %u; the strings are not checked",
-			h->strings_size, CFG_MAX_STRINGS);
+		cfgc_problem(c, "header: strings_size %u is more than %u; the strings are not checked",
+			     h->strings_size, CFG_MAX_STRINGS);
 		ok = false;
 	}
 	if (end > c->size) {
-		problem(c, "header: the string table [0x%x, 0x%llx) runs past total_size 0x%x; the strings are not checked",
-			h->strings_offset, ULL(end), c->size);
+		cfgc_problem(c, "header: the string table [0x%x, 0x%llx) runs past total_size 0x%x; the strings are not checked",
+			     h->strings_offset, ULL(end), c->size);
 		return;
 	}
 	s->start = h->strings_offset;
 	s->end = end;
 	if (h->strings_size && c->blob[end - 1] != '\0') {
-		problem(c, "header: the string table does not end in NUL; the strings are not checked");
+		cfgc_problem(c, "header: the string table does not end in NUL; the strings are not checked");
 		ok = false;
 	}
 	c->strings_ok = ok;
@@ -425,9 +330,10 @@ static void check_layout(struct checker *c)
 	for (unsigned int i = 1; i < ARRAY_SIZE(s); i++)
 		for (unsigned int j = 0; j < i; j++)
 			if (overlap(&s[i], &s[j]))
-				problem(c, "header: the %s [0x%llx, 0x%llx) overlaps the %s [0x%llx, 0x%llx)",
-					names[i], ULL(s[i].start), ULL(s[i].end),
-					names[j], ULL(s[j].start), ULL(s[j].end));
+				cfgc_problem(c, "header: the %s [0x%llx, 0x%llx) overlaps the %s [0x%llx, 0x%llx)",
+					     names[i], ULL(s[i].start),
+					     ULL(s[i].end), names[j],
+					     ULL(s[j].start), ULL(s[j].end));
 }
 
 /* ---------------------------------------------------------------- VMs */
@@ -439,24 +345,25 @@ static void check_vm_name(struct checker *c, u32 i, const char *label,
 	size_t n;
 
 	if (v->name == CFG_NONE) {
-		problem(c, "%s: has no name", label);
+		cfgc_problem(c, "%s: has no name", label);
 		return;
 	}
 	if (!name)
 		return;
 	n = strlen(name);
 	if (n == 0 || n > CFG_NAME_MAX) {
-		problem(c, "%s: name is %zu characters, not 1 to %u", label, n,
-			CFG_NAME_MAX);
+		cfgc_problem(c, "%s: name is %zu characters, not 1 to %u",
+			     label, n, CFG_NAME_MAX);
 	} else if (!name_ok(name)) {
-		problem(c, "%s: name '%s' has characters other than [A-Za-z0-9_-]",
-			label, name);
+		cfgc_problem(c, "%s: name '%s' has characters other than [A-Za-z0-9_-]",
+			     label, name);
 	} else {
 		for (u32 j = 0; j < i; j++) {
 			const char *other = str_at(c, read_vm(c, j).name);
 
 			if (name_ok(other) && !strcmp(name, other)) {
-				problem(c, "%s: name is also used by vm %u", label, j);
+				cfgc_problem(c, "%s: name is also used by vm %u",
+					     label, j);
 				break;
 			}
 		}
@@ -470,16 +377,17 @@ static void check_vm_cpus(struct checker *c, const char *label,
 	char missing[LABEL_MAX], have[LABEL_MAX];
 
 	if (v->flags & ~CFG_VM_AUTOSTART)
-		problem(c, "%s: flags 0x%x has unknown bits", label, v->flags);
+		cfgc_problem(c, "%s: flags 0x%x has unknown bits", label,
+			     v->flags);
 	if (reserved_set(c, v->reserved, sizeof(v->reserved)))
-		problem(c, "%s: reserved words are not zero", label);
+		cfgc_problem(c, "%s: reserved words are not zero", label);
 	if (!v->cpus) {
-		problem(c, "%s: has no pCPU", label);
+		cfgc_problem(c, "%s: has no pCPU", label);
 	} else if (present && (v->cpus & ~present)) {
 		cpu_list(missing, sizeof(missing), v->cpus & ~present);
 		cpu_list(have, sizeof(have), present);
-		problem(c, "%s: pCPU %s not present (present: %s)", label,
-			missing, have);
+		cfgc_problem(c, "%s: pCPU %s not present (present: %s)", label,
+			     missing, have);
 	}
 }
 
@@ -495,8 +403,9 @@ static void claim(struct checker *c, const char *label, const char *what,
 			owner[k] = (u8)(i + 1);
 			continue;
 		}
-		vm_label(c, owner[k] - 1u, other, sizeof(other));
-		problem(c, "%s: %s %u is also in %s", label, what, (u32)k, other);
+		cfgc_vm_label(c, owner[k] - 1u, other, sizeof(other));
+		cfgc_problem(c, "%s: %s %u is also in %s", label, what, (u32)k,
+			     other);
 	}
 }
 
@@ -506,16 +415,18 @@ static void check_vm_ranges(struct checker *c, u32 i, const char *label,
 	const struct cfg_header *h = &c->h;
 
 	if (v->nr_regions == 0)
-		problem(c, "%s: has no memory region", label);
+		cfgc_problem(c, "%s: has no memory region", label);
 	else if ((u64)v->first_region + v->nr_regions > h->nr_regions)
-		problem(c, "%s: regions [%u, %llu) are past the %u regions of the blob",
-			label, v->first_region,
-			ULL((u64)v->first_region + v->nr_regions), h->nr_regions);
+		cfgc_problem(c, "%s: regions [%u, %llu) are past the %u regions of the blob",
+			     label, v->first_region,
+			     ULL((u64)v->first_region + v->nr_regions),
+			     h->nr_regions);
 	if (v->nr_devices &&
 	    (u64)v->first_device + v->nr_devices > h->nr_devices)
-		problem(c, "%s: devices [%u, %llu) are past the %u devices of the blob",
-			label, v->first_device,
-			ULL((u64)v->first_device + v->nr_devices), h->nr_devices);
+		cfgc_problem(c, "%s: devices [%u, %llu) are past the %u devices of the blob",
+			     label, v->first_device,
+			     ULL((u64)v->first_device + v->nr_devices),
+			     h->nr_devices);
 	if (c->regions_ok)
 		claim(c, label, "region", c->region_owner, h->nr_regions,
 		      v->first_region, v->nr_regions, i);
@@ -530,11 +441,11 @@ static void check_vm_entry(struct checker *c, const char *label,
 	u32 r, end;
 
 	if (v->boot_kind == CFG_BOOT_RAW32 && v->entry >= RAW32_LIMIT)
-		problem(c, "%s: entry 0x%llx is not below 4 GiB (raw32)", label,
-			ULL(v->entry));
+		cfgc_problem(c, "%s: entry 0x%llx is not below 4 GiB (raw32)",
+			     label, ULL(v->entry));
 	if (v->boot_kind == CFG_BOOT_REAL16 && v->entry >= REAL16_LIMIT)
-		problem(c, "%s: entry 0x%llx is not below 1 MiB (real16)", label,
-			ULL(v->entry));
+		cfgc_problem(c, "%s: entry 0x%llx is not below 1 MiB (real16)",
+			     label, ULL(v->entry));
 	if (!vm_range(c->regions_ok, v->first_region, v->nr_regions,
 		      c->h.nr_regions, &r, &end) || r == end)
 		return;
@@ -544,8 +455,8 @@ static void check_vm_entry(struct checker *c, const char *label,
 		if (v->entry >= reg.gpa && v->entry - reg.gpa < reg.size)
 			return;
 	}
-	problem(c, "%s: entry 0x%llx is not inside any of its regions", label,
-		ULL(v->entry));
+	cfgc_problem(c, "%s: entry 0x%llx is not inside any of its regions",
+		     label, ULL(v->entry));
 }
 
 static void check_vm_boot(struct checker *c, const char *label,
@@ -559,24 +470,28 @@ static void check_vm_boot(struct checker *c, const char *label,
 
 	check_ref(c, label, "cmdline", v->cmdline);
 	if (!strcmp(kind, "?"))
-		problem(c, "%s: boot kind %u is not valid", label, v->boot_kind);
+		cfgc_problem(c, "%s: boot kind %u is not valid", label,
+			     v->boot_kind);
 	if (!strcmp(cfg_crash_policy_name(v->crash_policy), "?"))
-		problem(c, "%s: crash policy %u is not valid", label,
-			v->crash_policy);
+		cfgc_problem(c, "%s: crash policy %u is not valid", label,
+			     v->crash_policy);
 	if (v->restart_budget && v->crash_policy != CFG_CRASH_RESTART)
-		problem(c, "%s: restart_budget %u needs crash policy restart (is %s)",
-			label, v->restart_budget,
-			cfg_crash_policy_name(v->crash_policy));
+		cfgc_problem(c, "%s: restart_budget %u needs crash policy restart (is %s)",
+			     label, v->restart_budget,
+			     cfg_crash_policy_name(v->crash_policy));
 	if (loader && v->boot_image == CFG_NONE)
-		problem(c, "%s: boot kind %s needs a boot image", label, kind);
+		cfgc_problem(c, "%s: boot kind %s needs a boot image", label,
+			     kind);
 	if (v->initrd != CFG_NONE && v->boot_kind != CFG_BOOT_LINUX)
-		problem(c, "%s: an initrd needs boot kind linux (is %s)", label, kind);
+		cfgc_problem(c, "%s: an initrd needs boot kind linux (is %s)",
+			     label, kind);
 	if (v->cmdline != CFG_NONE && !loader)
-		problem(c, "%s: a command line needs boot kind multiboot or linux (is %s)",
-			label, kind);
+		cfgc_problem(c, "%s: a command line needs boot kind multiboot or linux (is %s)",
+			     label, kind);
 	if (v->boot_kind == CFG_BOOT_REAL16 && c->env->caps_known &&
 	    !c->env->real16_ok)
-		problem(c, "%s: real16 needs unrestricted guest (VMX) or SVM", label);
+		cfgc_problem(c, "%s: real16 needs unrestricted guest (VMX) or SVM",
+			     label);
 	if (v->boot_kind >= CFG_BOOT_RAW32 && v->boot_kind <= CFG_BOOT_REAL16)
 		check_vm_entry(c, label, v);
 	check_module(c, label, "boot image", image);
@@ -590,7 +505,7 @@ static void check_vms(struct checker *c)
 	for (u32 i = 0; i < c->h.nr_vms; i++) {
 		struct cfg_vm v = read_vm(c, i);
 
-		vm_label(c, i, label, sizeof(label));
+		cfgc_vm_label(c, i, label, sizeof(label));
 		check_vm_name(c, i, label, &v);
 		check_vm_cpus(c, label, &v);
 		check_vm_ranges(c, i, label, &v);
@@ -611,10 +526,11 @@ static void check_cpu_sharing(struct checker *c)
 
 			if (!both)
 				continue;
-			vm_label(c, i, label, sizeof(label));
-			vm_label(c, j, other, sizeof(other));
+			cfgc_vm_label(c, i, label, sizeof(label));
+			cfgc_vm_label(c, j, other, sizeof(other));
 			cpu_list(list, sizeof(list), both);
-			problem(c, "%s: pCPU %s also in %s", label, list, other);
+			cfgc_problem(c, "%s: pCPU %s also in %s", label, list,
+				     other);
 		}
 	}
 }
@@ -628,8 +544,8 @@ static void check_region_image(struct checker *c, const char *label,
 	const struct cfg_module *m = check_module(c, label, "image", image);
 
 	if (m && m->size > r->size)
-		problem(c, "%s: image '%." STR_SHOWN "s' is %llu bytes, more than the region's 0x%llx",
-			label, image, ULL(m->size), ULL(r->size));
+		cfgc_problem(c, "%s: image '%." STR_SHOWN "s' is %llu bytes, more than the region's 0x%llx",
+			     label, image, ULL(m->size), ULL(r->size));
 }
 
 static void check_region(struct checker *c, u32 i)
@@ -638,25 +554,28 @@ static void check_region(struct checker *c, u32 i)
 	char label[2 * LABEL_MAX];
 	struct span s;
 
-	rec_label(c, "region", c->region_owner[i], i, label, sizeof(label));
+	cfgc_rec_label(c, "region", c->region_owner[i], i, label,
+		       sizeof(label));
 	if (c->vms_ok && !c->region_owner[i])
-		problem(c, "%s: belongs to no VM", label);
+		cfgc_problem(c, "%s: belongs to no VM", label);
 	if (!IS_ALIGNED(r.gpa, SZ_4K))
-		problem(c, "%s: gpa 0x%llx is not 4 KiB aligned", label, ULL(r.gpa));
+		cfgc_problem(c, "%s: gpa 0x%llx is not 4 KiB aligned", label,
+			     ULL(r.gpa));
 	if (r.size == 0)
-		problem(c, "%s: size is 0", label);
+		cfgc_problem(c, "%s: size is 0", label);
 	else if (!IS_ALIGNED(r.size, SZ_4K))
-		problem(c, "%s: size 0x%llx is not a multiple of 4 KiB", label,
-			ULL(r.size));
+		cfgc_problem(c, "%s: size 0x%llx is not a multiple of 4 KiB",
+			     label, ULL(r.size));
 	if (r.size && !make_span(r.gpa, r.size, GPA_LIMIT, &s))
-		problem(c, "%s: gpa 0x%llx + size 0x%llx runs past 2^48", label,
-			ULL(r.gpa), ULL(r.size));
+		cfgc_problem(c, "%s: gpa 0x%llx + size 0x%llx runs past 2^48",
+			     label, ULL(r.gpa), ULL(r.size));
 	if (r.flags & ~CFG_MEM_FLAGS_ALL)
-		problem(c, "%s: flags 0x%x has unknown bits", label, r.flags);
+		cfgc_problem(c, "%s: flags 0x%x has unknown bits", label,
+			     r.flags);
 	if ((r.flags & CFG_MEM_FLAGS_ALL) == CFG_MEM_FLAGS_ALL)
-		problem(c, "%s: readonly and log_dirty together", label);
+		cfgc_problem(c, "%s: readonly and log_dirty together", label);
 	if (reserved_set(c, r.reserved, sizeof(r.reserved)))
-		problem(c, "%s: reserved words are not zero", label);
+		cfgc_problem(c, "%s: reserved words are not zero", label);
 	check_region_image(c, label, &r);
 }
 
@@ -682,248 +601,10 @@ static void check_vm_regions(struct checker *c, u32 vm)
 			if (!make_span(b.gpa, b.size, GPA_LIMIT, &sb) ||
 			    !overlap(&sa, &sb))
 				continue;
-			rec_label(c, "region", (u8)(vm + 1), i, label, sizeof(label));
-			problem(c, "%s: [0x%llx, 0x%llx) overlaps region %u", label,
-				ULL(sa.start), ULL(sa.end), j);
-		}
-	}
-}
-
-/* ---------------------------------------------------------------- devices */
-
-/* The I/O ports of a port-based device, when they are a sane range. */
-static bool dev_ports(const struct cfg_device *d, struct span *s)
-{
-	switch (d->kind) {
-	case CFG_DEV_UART:
-		return make_span(d->base, UART_PORTS, PORT_LIMIT, s);
-	case CFG_DEV_DEBUG_EXIT:
-	case CFG_DEV_PIO:
-		return make_span(d->base, d->size, PORT_LIMIT, s);
-	default:
-		return false;
-	}
-}
-
-static void check_port_range(struct checker *c, const char *label,
-			     const struct cfg_device *d, u64 size)
-{
-	struct span s;
-
-	if (size && !make_span(d->base, size, PORT_LIMIT, &s))
-		problem(c, "%s: ports 0x%llx + %llu run past 0xffff", label,
-			ULL(d->base), ULL(size));
-}
-
-static void check_uart(struct checker *c, const char *label,
-		       const struct cfg_device *d)
-{
-	if (d->size != 0 && d->size != UART_PORTS)
-		problem(c, "%s: uart size %llu is not 0 or 8", label, ULL(d->size));
-	check_port_range(c, label, d, UART_PORTS);
-	if (d->irq >= UART_IRQS)
-		problem(c, "%s: uart irq %u is not below %u", label, d->irq,
-			UART_IRQS);
-}
-
-static void check_pio(struct checker *c, const char *label,
-		      const struct cfg_device *d)
-{
-	struct span s, com1 = { COM1_BASE, COM1_BASE + COM1_PORTS };
-
-	if (d->kind == CFG_DEV_DEBUG_EXIT &&
-	    (d->size == 0 || d->size > DEBUG_EXIT_MAX))
-		problem(c, "%s: debug_exit size %llu is not 1 to %u", label,
-			ULL(d->size), DEBUG_EXIT_MAX);
-	if (d->kind == CFG_DEV_PIO && d->size == 0)
-		problem(c, "%s: pio size is 0", label);
-	check_port_range(c, label, d, d->size);
-	if (d->kind == CFG_DEV_PIO && dev_ports(d, &s) && overlap(&s, &com1))
-		problem(c, "%s: ports 0x%llx-0x%llx include Lamina's COM1 ports 0x3f8-0x3ff",
-			label, ULL(s.start), ULL(s.end - 1));
-}
-
-static void check_mmio(struct checker *c, const char *label,
-		       const struct cfg_device *d)
-{
-	static const struct { u64 page; const char *what; } own[] = {
-		{ LAPIC_PAGE, "local APIC" }, { IOAPIC_PAGE, "I/O APIC" },
-	};
-	struct span host, gpa;
-
-	if (!IS_ALIGNED(d->base, SZ_4K) || !IS_ALIGNED(d->size, SZ_4K) ||
-	    !IS_ALIGNED(d->gpa, SZ_4K))
-		problem(c, "%s: mmio base 0x%llx, size 0x%llx and gpa 0x%llx must be 4 KiB aligned",
-			label, ULL(d->base), ULL(d->size), ULL(d->gpa));
-	if (d->size == 0) {
-		problem(c, "%s: mmio size is 0", label);
-		return;
-	}
-	if (!make_span(d->gpa, d->size, GPA_LIMIT, &gpa))
-		problem(c, "%s: gpa 0x%llx + size 0x%llx runs past 2^48", label,
-			ULL(d->gpa), ULL(d->size));
-	if (!make_span(d->base, d->size, ~0ull, &host)) {
-		problem(c, "%s: host range 0x%llx + 0x%llx overflows", label,
-			ULL(d->base), ULL(d->size));
-		return;
-	}
-	for (unsigned int i = 0; i < ARRAY_SIZE(own); i++) {
-		struct span page = { own[i].page, own[i].page + SZ_4K };
-
-		if (overlap(&host, &page))
-			problem(c, "%s: host range [0x%llx, 0x%llx) covers Lamina's %s page 0x%llx",
-				label, ULL(host.start), ULL(host.end),
-				own[i].what, ULL(own[i].page));
-	}
-}
-
-static void check_device(struct checker *c, u32 i)
-{
-	struct cfg_device d = read_device(c, i);
-	char label[2 * LABEL_MAX];
-
-	rec_label(c, "device", c->device_owner[i], i, label, sizeof(label));
-	if (c->vms_ok && !c->device_owner[i])
-		problem(c, "%s: belongs to no VM", label);
-	if (reserved_set(c, d.reserved, sizeof(d.reserved)))
-		problem(c, "%s: reserved words are not zero", label);
-	if (d.irq && d.kind != CFG_DEV_UART)
-		problem(c, "%s: irq %u is set, but only a uart has one", label, d.irq);
-	if (d.gpa && d.kind != CFG_DEV_MMIO)
-		problem(c, "%s: gpa 0x%llx is set, but only an mmio device has one",
-			label, ULL(d.gpa));
-	switch (d.kind) {
-	case CFG_DEV_UART:
-		check_uart(c, label, &d);
-		break;
-	case CFG_DEV_DEBUG_EXIT:
-	case CFG_DEV_PIO:
-		check_pio(c, label, &d);
-		break;
-	case CFG_DEV_MMIO:
-		check_mmio(c, label, &d);
-		break;
-	default:
-		problem(c, "%s: kind %u is not valid", label, d.kind);
-		break;
-	}
-}
-
-/* An MMIO device's guest range clear of the VM's own regions. */
-static void check_mmio_gpa(struct checker *c, const char *label,
-			   const struct cfg_vm *v, const struct cfg_device *d)
-{
-	struct span s, rs;
-	u32 r, end;
-
-	if (d->kind != CFG_DEV_MMIO || !make_span(d->gpa, d->size, GPA_LIMIT, &s) ||
-	    !vm_range(c->regions_ok, v->first_region, v->nr_regions,
-		      c->h.nr_regions, &r, &end))
-		return;
-	for (; r < end; r++) {
-		struct cfg_region reg = read_region(c, r);
-
-		if (make_span(reg.gpa, reg.size, GPA_LIMIT, &rs) && overlap(&s, &rs))
-			problem(c, "%s: gpa range [0x%llx, 0x%llx) overlaps region %u",
-				label, ULL(s.start), ULL(s.end), r);
-	}
-}
-
-/* Where a device sits in the guest: its I/O ports, or its gpa range. */
-static bool dev_guest_span(const struct cfg_device *d, bool *mmio,
-			   struct span *s)
-{
-	*mmio = d->kind == CFG_DEV_MMIO;
-	if (*mmio)
-		return make_span(d->gpa, d->size, GPA_LIMIT, s);
-	return dev_ports(d, s);
-}
-
-/* Within one VM: devices apart from each other, MMIO clear of its RAM. */
-static void check_vm_devices(struct checker *c, u32 vm)
-{
-	struct cfg_vm v = read_vm(c, vm);
-	char label[2 * LABEL_MAX];
-	u32 first, end;
-
-	if (!vm_range(c->devices_ok, v.first_device, v.nr_devices,
-		      c->h.nr_devices, &first, &end))
-		return;
-	for (u32 i = first; i < end; i++) {
-		struct cfg_device a = read_device(c, i);
-		struct span sa, sb;
-		bool ma, mb;
-
-		rec_label(c, "device", (u8)(vm + 1), i, label, sizeof(label));
-		check_mmio_gpa(c, label, &v, &a);
-		if (!dev_guest_span(&a, &ma, &sa))
-			continue;
-		for (u32 j = first; j < i; j++) {
-			struct cfg_device b = read_device(c, j);
-
-			if (!dev_guest_span(&b, &mb, &sb) || ma != mb ||
-			    !overlap(&sa, &sb))
-				continue;
-			if (ma)
-				problem(c, "%s: gpa range [0x%llx, 0x%llx) overlaps device %u",
-					label, ULL(sa.start), ULL(sa.end), j);
-			else
-				problem(c, "%s: ports 0x%llx-0x%llx overlap device %u",
-					label, ULL(sa.start), ULL(sa.end - 1), j);
-		}
-	}
-}
-
-/* Pass-through resources of two devices of different VMs that collide. */
-static void check_shared_device(struct checker *c, u32 vm, u32 i,
-				u32 other_vm, u32 j)
-{
-	struct cfg_device a = read_device(c, i), b = read_device(c, j);
-	char label[2 * LABEL_MAX], other[LABEL_MAX];
-	struct span sa, sb;
-
-	if (i == j || a.kind != b.kind)
-		return;
-	if (a.kind == CFG_DEV_PIO) {
-		if (!dev_ports(&a, &sa) || !dev_ports(&b, &sb) || !overlap(&sa, &sb))
-			return;
-	} else if (a.kind == CFG_DEV_MMIO) {
-		if (!make_span(a.base, a.size, ~0ull, &sa) ||
-		    !make_span(b.base, b.size, ~0ull, &sb) || !overlap(&sa, &sb))
-			return;
-	} else {
-		return;
-	}
-	rec_label(c, "device", (u8)(vm + 1), i, label, sizeof(label));
-	vm_label(c, other_vm, other, sizeof(other));
-	if (a.kind == CFG_DEV_PIO)
-		problem(c, "%s: ports 0x%llx-0x%llx overlap device %u of %s",
-			label, ULL(sa.start), ULL(sa.end - 1), j, other);
-	else
-		problem(c, "%s: host range [0x%llx, 0x%llx) overlaps device %u of %s",
-			label, ULL(sa.start), ULL(sa.end), j, other);
-}
-
-/* Across VMs: pass-through port and host MMIO ranges are not shared. */
-static void check_cross_vm(struct checker *c)
-{
-	for (u32 vi = 1; vi < c->h.nr_vms; vi++) {
-		struct cfg_vm v = read_vm(c, vi);
-		u32 a0, a1;
-
-		if (!vm_range(c->devices_ok, v.first_device, v.nr_devices,
-			      c->h.nr_devices, &a0, &a1))
-			continue;
-		for (u32 wi = 0; wi < vi; wi++) {
-			struct cfg_vm w = read_vm(c, wi);
-			u32 b0, b1;
-
-			if (!vm_range(c->devices_ok, w.first_device, w.nr_devices,
-				      c->h.nr_devices, &b0, &b1))
-				continue;
-			for (u32 i = a0; i < a1; i++)
-				for (u32 j = b0; j < b1; j++)
-					check_shared_device(c, vi, i, wi, j);
+			cfgc_rec_label(c, "region", (u8)(vm + 1), i, label,
+				       sizeof(label));
+			cfgc_problem(c, "%s: [0x%llx, 0x%llx) overlaps region %u",
+				     label, ULL(sa.start), ULL(sa.end), j);
 		}
 	}
 }
@@ -941,14 +622,14 @@ static void check_records(struct checker *c)
 			check_region(c, i);
 	if (c->devices_ok)
 		for (u32 i = 0; i < c->h.nr_devices; i++)
-			check_device(c, i);
+			cfgc_check_device(c, i);
 	if (!c->vms_ok)
 		return;
 	for (u32 i = 0; i < c->h.nr_vms; i++) {
 		check_vm_regions(c, i);
-		check_vm_devices(c, i);
+		cfgc_check_vm_devices(c, i);
 	}
-	check_cross_vm(c);
+	cfgc_check_cross_vm(c);
 }
 
 unsigned int cfg_validate(const void *blob, size_t len,

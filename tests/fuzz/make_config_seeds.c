@@ -14,7 +14,6 @@
 #include "../unit/cfg_build.h"
 
 #define DIR "tests/fuzz/corpus/fuzz_config/"
-#define MiB 0x100000ull
 
 /* Control bytes: fix the CRC, with no env, the tool's or a machine's. */
 enum { CTL_NONE = 0x01, CTL_TOOL = 0x03, CTL_MACHINE = 0x05, CTL_CPU0 = 0x07 };
@@ -37,40 +36,6 @@ static void write_seed(const char *name, u8 ctl, const struct cfg_spec *s)
 	}
 }
 
-/* One VM of each boot kind and every device kind, as in the unit tests. */
-static void full(struct cfg_spec *s)
-{
-	struct cfg_vm *v;
-
-	cfgb_init(s);
-	v = cfgb_vm(s, "web", 0x1, CFG_BOOT_RAW64, 0x100000);
-	v->flags = CFG_VM_AUTOSTART;
-	cfgb_region(s, 0, 8 * MiB, 0, "web.bin");
-	cfgb_region(s, 16 * MiB, 2 * MiB, CFG_MEM_LOG_DIRTY, NULL);
-	cfgb_device(s, CFG_DEV_UART, 0x3f8, 8, 4, 0);
-	cfgb_device(s, CFG_DEV_DEBUG_EXIT, 0xf4, 4, 0, 0);
-	cfgb_device(s, CFG_DEV_PIO, 0x60, 5, 0, 0);
-	v = cfgb_vm(s, "db_1", 0x6, CFG_BOOT_LINUX, 0);
-	v->boot_image = cfgb_str(s, "bzImage");
-	v->cmdline = cfgb_str(s, "console=ttyS0 quiet");
-	v->initrd = cfgb_str(s, "initrd.img");
-	v->crash_policy = CFG_CRASH_RESTART;
-	v->restart_budget = 3;
-	cfgb_region(s, 0, 256 * MiB, 0, NULL);
-	cfgb_region(s, 0x100000000ull, 0x1000, CFG_MEM_READONLY, NULL);
-	cfgb_device(s, CFG_DEV_UART, 0x2f8, 0, 3, 0);
-	cfgb_device(s, CFG_DEV_MMIO, 0xfe000000, 0x4000, 0, 0xc0000000);
-	v = cfgb_vm(s, "rt-16", 0x8, CFG_BOOT_REAL16, 0x7c00);
-	v->crash_policy = CFG_CRASH_DUMP;
-	cfgb_region(s, 0, 1 * MiB, 0, NULL);
-	cfgb_device(s, CFG_DEV_DEBUG_EXIT, 0x501, 1, 0, 0);
-	cfgb_device(s, CFG_DEV_PIO, 0x3000, 0x100, 0, 0);
-	v = cfgb_vm(s, "mboot", 0x10, CFG_BOOT_MULTIBOOT, 0);
-	v->boot_image = cfgb_str(s, "kernel.elf");
-	v->cmdline = cfgb_str(s, "quiet");
-	cfgb_region(s, 0, 16 * MiB, 0, NULL);
-}
-
 /* tests/configs/boot-2cpu.yaml */
 static void two_cpu(struct cfg_spec *s)
 {
@@ -89,7 +54,7 @@ int main(void)
 {
 	static struct cfg_spec s;
 
-	full(&s);
+	cfgb_good_spec(&s);
 	write_seed("full-none", CTL_NONE, &s);
 	write_seed("full-machine", CTL_MACHINE, &s);
 	write_seed("full-nocrc", 0x00, &s);

@@ -2,7 +2,7 @@
 FUZZ_SRCS_fuzz_bootinfo := kernel/bootinfo.c
 FUZZ_SRCS_fuzz_acpi := drivers/acpi_tables.c
 FUZZ_SRCS_fuzz_monitor := kernel/monitor/line.c kernel/monitor/dispatch.c lib/util.c
-FUZZ_SRCS_fuzz_config := kernel/config_check.c lib/crc32.c lib/util.c
-FUZZ_SRCS_fuzz_yaml := $(filter-out tools/lamina-cfg/main.c,$(wildcard tools/lamina-cfg/*.c)) kernel/config_check.c lib/crc32.c lib/util.c
+FUZZ_SRCS_fuzz_config := kernel/config_check.c kernel/config_check_dev.c lib/crc32.c lib/util.c
+FUZZ_SRCS_fuzz_yaml := $(filter-out tools/lamina-cfg/main.c,$(wildcard tools/lamina-cfg/*.c)) kernel/config_check.c kernel/config_check_dev.c lib/crc32.c lib/util.c
 FUZZ_CFLAGS_fuzz_yaml := -Itools/lamina-cfg
 FUZZ_LDLIBS_fuzz_yaml := -lyaml

@@ -23,7 +23,8 @@ LOG_STAMP_RE = re.compile(r"(?m)^\[\s*\d+\.\d{6}\] ")
 LOG_LINE_RE = re.compile(r"^\[\s*(\d+)\.(\d{6})\] ([A-Za-z0-9_.-]+): ")
 ONLINE_RE = re.compile(r"\[\s*\d+\.\d{6}\] smp: (\d+) of (\d+) CPUs online")
 CPU_ROW_RE = re.compile(r"^\s*(\d+)\s+(\d+)\s+(online|offline)\b\s*(.*)$")
-COMMANDS = ("help", "version", "caps", "cpus", "mem", "log", "reboot")
+COMMANDS = ("help", "version", "caps", "cpus", "vms", "slots", "xlate", "mem",
+            "log", "reboot")
 
 CMD = pytest.mark.timeout(90)   # one command, Bochs included
 

@@ -211,4 +211,50 @@ CFGB_FN size_t cfgb_build(const struct cfg_spec *s, void *out, size_t cap)
 }
 
 
+#ifndef KiB
+#define KiB 0x400ull
+#define MiB 0x100000ull
+#define GiB 0x40000000ull
+#endif
+
+/*
+ * A valid blob's spec using every boot kind and device kind: the unit
+ * tests mutate it, the fuzzer's seeds start from it.
+ */
+static inline void cfgb_good_spec(struct cfg_spec *s)
+{
+	struct cfg_vm *v;
+
+	cfgb_init(s);
+	v = cfgb_vm(s, "web", 0x1, CFG_BOOT_RAW64, 0x100000);
+	v->flags = CFG_VM_AUTOSTART;
+	cfgb_region(s, 0, 8 * MiB, 0, "web.bin");
+	cfgb_region(s, 16 * MiB, 2 * MiB, CFG_MEM_LOG_DIRTY, NULL);
+	cfgb_device(s, CFG_DEV_UART, 0x3f8, 8, 4, 0);
+	cfgb_device(s, CFG_DEV_DEBUG_EXIT, 0xf4, 4, 0, 0);
+	cfgb_device(s, CFG_DEV_PIO, 0x60, 5, 0, 0);
+
+	v = cfgb_vm(s, "db_1", 0x6, CFG_BOOT_LINUX, 0);
+	v->boot_image = cfgb_str(s, "bzImage");
+	v->cmdline = cfgb_str(s, "console=ttyS0 quiet");
+	v->initrd = cfgb_str(s, "initrd.img");
+	v->crash_policy = CFG_CRASH_RESTART;
+	v->restart_budget = 3;
+	cfgb_region(s, 0, 256 * MiB, 0, NULL);
+	cfgb_region(s, 4 * GiB, 4 * KiB, CFG_MEM_READONLY, NULL);
+	cfgb_device(s, CFG_DEV_UART, 0x2f8, 0, 3, 0);
+	cfgb_device(s, CFG_DEV_MMIO, 0xfe000000, 0x4000, 0, 0xc0000000);
+
+	v = cfgb_vm(s, "rt-16", 0x8, CFG_BOOT_REAL16, 0x7c00);
+	v->crash_policy = CFG_CRASH_DUMP;
+	cfgb_region(s, 0, 1 * MiB, 0, NULL);
+	cfgb_device(s, CFG_DEV_DEBUG_EXIT, 0x501, 1, 0, 0);
+	cfgb_device(s, CFG_DEV_PIO, 0x3000, 0x100, 0, 0);
+
+	v = cfgb_vm(s, "mboot", 0x10, CFG_BOOT_MULTIBOOT, 0);
+	v->boot_image = cfgb_str(s, "kernel.elf");
+	v->cmdline = cfgb_str(s, "quiet");
+	cfgb_region(s, 0, 16 * MiB, 0, NULL);
+}
+
 #endif

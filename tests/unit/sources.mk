@@ -14,4 +14,5 @@ UNIT_SRCS_test_hv_init := kernel/hv_init.c kernel/hv_caps.c \
 	mm/objcache.c lib/util.c vmx/vmx_caps.c svm/svm_caps.c
 UNIT_SRCS_test_memslot := mm/memslot.c
 UNIT_SRCS_test_stage2 := mm/stage2.c mm/dirty_log.c mm/memslot.c
-UNIT_SRCS_test_config := kernel/config_check.c lib/crc32.c lib/util.c
+UNIT_SRCS_test_config := kernel/config_check.c kernel/config_check_dev.c \
+	lib/crc32.c lib/util.c
