@@ -1,13 +1,19 @@
 /* The C string functions the compiler and the hypervisor need. */
 #include <lamina/lib.h>
 
+/*
+ * REP MOVS/STOS: fast on every CPU with ERMS, and emulators run a string
+ * instruction far faster than the equivalent loop (zeroing a VM's RAM at
+ * boot took 20 s of Bochs time byte by byte).
+ */
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	u8 *d = dst;
-	const u8 *s = src;
+	void *d = dst;
 
-	while (n--)
-		*d++ = *s++;
+	__asm__ __volatile__("rep movsb"
+			     : "+D"(d), "+S"(src), "+c"(n)
+			     :
+			     : "memory");
 	return dst;
 }
 
@@ -25,10 +31,18 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
-	u8 *d = dst;
+	void *d = dst;
+	u64 pattern = 0x0101010101010101ull * (u8)c;
+	size_t words = n / 8, rest = n % 8;
 
-	while (n--)
-		*d++ = (u8)c;
+	__asm__ __volatile__("rep stosq"
+			     : "+D"(d), "+c"(words)
+			     : "a"(pattern)
+			     : "memory");
+	__asm__ __volatile__("rep stosb"
+			     : "+D"(d), "+c"(rest)
+			     : "a"(pattern)
+			     : "memory");
 	return dst;
 }
 
