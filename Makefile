@@ -23,13 +23,15 @@ NASMFLAGS := -f elf64 -g -F dwarf -Iinclude/asm/
 
 KSRCS := $(wildcard boot/*.c kernel/*.c kernel/monitor/*.c mm/*.c drivers/*.c \
 	lib/*.c vmx/*.c svm/*.c)
-KASMS := $(wildcard boot/*.asm kernel/*.asm)
+KASMS := $(wildcard boot/*.asm kernel/*.asm svm/*.asm vmx/*.asm)
 KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.asm=$(BUILD)/k/%.asm.o)
+# Test guests: flat binaries that VMs load (tests/guests).
+GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/guests/*.asm))
 
-.PHONY: all iso usb run run-uefi run-bochs test test-unit test-integration \
+.PHONY: all guests iso usb run run-uefi run-bochs test test-unit test-integration \
 	fuzz fuzz-build unit-build deps clean help bench
 
-all: $(BUILD)/lamina.elf $(BUILD)/lamina-stripped.elf $(BUILD)/lamina-cfg
+all: $(BUILD)/lamina.elf $(BUILD)/lamina-stripped.elf $(BUILD)/lamina-cfg $(GUESTS)
 
 $(BUILD)/k/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -67,6 +69,13 @@ $(BUILD)/lamina-cfg: $(LAMINA_CFG_SRCS) $(wildcard tools/lamina-cfg/*.h) \
 		$(wildcard include/abi/*.h include/lamina/*.h kernel/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(TOOLCFLAGS) $(LAMINA_CFG_SRCS) -o $@ -lyaml
+
+# ---------------------------------------------------------------- test guests
+$(BUILD)/guests/%.bin: tests/guests/%.asm
+	@mkdir -p $(dir $@)
+	$(NASM) -f bin $< -o $@
+
+guests: $(GUESTS)
 
 # ---------------------------------------------------------------- images
 # The default image embeds the demo config; CONFIG=FILE.yaml picks another.
@@ -143,7 +152,7 @@ fuzz: deps $(FUZZ_BINS)
 
 # ---------------------------------------------------------------- all tests
 PYTEST_ARGS ?= -n 2
-test-integration: deps $(BUILD)/lamina.iso
+test-integration: deps $(BUILD)/lamina.iso $(GUESTS)
 	$(PYTHON) -m pytest tests/integration $(PYTEST_ARGS)
 
 # Unit tests, a short fuzz pass over every parser, then the emulator suites.

@@ -197,23 +197,35 @@ static void __noreturn ap_idle(struct percpu *pc)
  * touched after this returns. A call the target took and did not finish
  * means a Lamina function hangs on that CPU: a hypervisor bug.
  */
-int smp_call_on(unsigned int cpu, void (*fn)(void *), void *arg, u64 timeout_ms)
+int smp_post(unsigned int cpu, void (*fn)(void *), void *arg)
 {
 	struct percpu *pc = &percpu[cpu];
-	u64 start;
 
-	if (cpu >= nr_cpus_listed || READ_ONCE(pc->state) != CPU_ONLINE)
+	if (cpu >= nr_cpus_listed || READ_ONCE(pc->state) != CPU_ONLINE ||
+	    pc == this_cpu())
 		return -HV_ENODEV;
-	if (pc == this_cpu()) {
-		fn(arg);
-		return 0;
-	}
 	if (!call_transition(pc, CALL_IDLE, CALL_CLAIMED))
 		return -HV_EBUSY;
 	pc->call_fn = fn;
 	pc->call_arg = arg;
 	__atomic_store_n(&pc->call_state, CALL_POSTED, __ATOMIC_RELEASE);
 	lapic_send_ipi(pc->apic_id, ICR_FIXED | VEC_WAKE);
+	return 0;
+}
+
+int smp_call_on(unsigned int cpu, void (*fn)(void *), void *arg, u64 timeout_ms)
+{
+	struct percpu *pc = &percpu[cpu];
+	u64 start;
+	int err;
+
+	if (cpu < nr_cpus_listed && pc == this_cpu()) {
+		fn(arg);
+		return 0;
+	}
+	err = smp_post(cpu, fn, arg);
+	if (err)
+		return err;
 	start = uptime_us();
 	while (__atomic_load_n(&pc->call_state, __ATOMIC_ACQUIRE) != CALL_IDLE) {
 		if (uptime_us() - start > timeout_ms * 1000) {

@@ -6,6 +6,8 @@
 #define pr_fmt(fmt) "vm: " fmt
 
 #include <lamina/errno.h>
+#include <lamina/hv.h>
+#include <lamina/panic.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
 #include <lamina/printk.h>
@@ -61,6 +63,12 @@ void vm_destroy(struct vm *vm)
 	spin_lock(&vm_list_lock);
 	list_del(&vm->link);
 	spin_unlock(&vm_list_lock);
+	/* Only VMs that do not run are destroyed (hv_init's unwinding). */
+	BUG_ON(vm->state == VM_RUNNING);
+	if (vm->vcpu) {
+		hv_ops->vcpu_destroy(vm->vcpu);
+		objcache_free(&vcpu_cache, vm->vcpu);
+	}
 	vm_mem_destroy(vm);
 	pr_info("vm %u '%s' destroyed\n", vm->id, vm->name);
 	page_free(vm, VM_PAGES, PG_OWNER_VM);

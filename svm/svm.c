@@ -115,4 +115,7 @@ const struct vendor_ops svm_ops = {
 	.hardware_disable = svm_hardware_disable,
 	.cpu_virt_on = svm_cpu_virt_on,
 	.print_caps = svm_print_caps,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_destroy = svm_vcpu_destroy,
+	.vcpu_run = svm_vcpu_run,
 };

@@ -25,6 +25,11 @@
 
 void svm_decode_caps(struct hv_caps *caps);
 
+/* svm_vcpu.c, wired into svm_ops */
+int svm_vcpu_create(struct vcpu *v);
+void svm_vcpu_destroy(struct vcpu *v);
+enum exit_action svm_vcpu_run(struct vcpu *v);
+
 #define SVM_NR_CAPS_FIELDS 4
 extern const struct caps_field svm_caps_fields[SVM_NR_CAPS_FIELDS];
 

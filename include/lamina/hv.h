@@ -7,6 +7,7 @@
 #define LAMINA_HV_H
 
 #include <lamina/compiler.h>
+#include <lamina/vcpu.h>
 
 enum hv_vendor { HV_VENDOR_NONE, HV_VENDOR_INTEL, HV_VENDOR_AMD };
 

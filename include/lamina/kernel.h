@@ -89,6 +89,11 @@ unsigned int smp_online_count(void);
  * time panics: a Lamina function hangs on that CPU.
  */
 int smp_call_on(unsigned int cpu, void (*fn)(void *), void *arg, u64 timeout_ms);
+/*
+ * Hand @fn(@arg) to another CPU and return at once (a vCPU's run loop).
+ * The CPU takes no other call until @fn returns.
+ */
+int smp_post(unsigned int cpu, void (*fn)(void *), void *arg);
 
 /* kernel/monitor/monitor.c */
 void __noreturn monitor_run(void);

@@ -17,3 +17,8 @@ VENDOR_OP(REQUIRED, void, hardware_disable, (struct hv_cpu *hc))
 VENDOR_OP(REQUIRED, bool, cpu_virt_on, (void))
 /* Print the caps and the optional features Lamina will use. */
 VENDOR_OP(REQUIRED, void, print_caps, (const struct hv_caps *caps, hv_print_fn pr, void *ctx))
+/* A vCPU's vendor state (VMCB or VMCS), set up for its VM's boot kind. */
+VENDOR_OP(OPTIONAL, int, vcpu_create, (struct vcpu *v))
+VENDOR_OP(OPTIONAL, void, vcpu_destroy, (struct vcpu *v))
+/* Run the vCPU on this CPU until a handler says anything but resume. */
+VENDOR_OP(OPTIONAL, enum exit_action, vcpu_run, (struct vcpu *v))

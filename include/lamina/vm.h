@@ -12,13 +12,7 @@
 #include <lamina/objcache.h>
 #include <lamina/stage2.h>
 
-struct vm;
-
-struct vcpu {
-	struct vm *vm;
-	unsigned int id;   /* within the VM */
-	unsigned int pcpu; /* the physical CPU it is pinned to */
-};
+#include <lamina/vcpu.h>
 
 enum vm_state {
 	VM_CREATED, /* memory built, not running */
@@ -39,6 +33,13 @@ struct vm {
 	struct memslots slots;
 	struct s2_table s2;
 	u64 ram_bytes;             /* guest RAM allocated for it */
+	struct vcpu *vcpu;         /* one vCPU, on the VM's first pCPU */
+	u32 exit_status;           /* debug-exit value, once stopped by it */
+	char stop_reason[96];
+	/* The guest's UART output: the current line, printed when complete. */
+	char console_line[120];
+	unsigned int console_len;
+	u64 console_bytes;
 };
 
 extern struct objcache vcpu_cache;
@@ -55,6 +56,9 @@ const char *vm_state_name(enum vm_state state);
 /* kernel/vm_mem.c */
 int vm_mem_create(struct vm *vm);
 void vm_mem_destroy(struct vm *vm);
+
+/* kernel/vcpu.c: start a VM's vCPU on its pCPU */
+int vm_start(struct vm *vm, char *why, size_t len);
 
 /* kernel/config.c: the config step of hv_init() */
 int config_load(bool fail_after);

@@ -146,3 +146,38 @@ int cmd_xlate(struct mon_ctx *ctx, int argc, char **argv)
 		   w.perm & S2_X ? "x" : "-", w.mt == S2_WB ? "WB" : "UC");
 	return 0;
 }
+
+int cmd_start(struct mon_ctx *ctx, int argc, char **argv)
+{
+	struct vm *vm = find_or_complain(ctx, argv[1]);
+	char why[96];
+
+	(void)argc;
+	if (!vm)
+		return -1;
+	if (vm_start(vm, why, sizeof(why))) {
+		mon_printf(ctx, "error: cannot start '%s': %s\r\n", vm->name, why);
+		return -1;
+	}
+	mon_printf(ctx, "vm '%s' started on pCPU %u\r\n", vm->name, vm->vcpu->pcpu);
+	return 0;
+}
+
+int cmd_stats(struct mon_ctx *ctx, int argc, char **argv)
+{
+	struct vm *vm = find_or_complain(ctx, argv[1]);
+
+	(void)argc;
+	if (!vm)
+		return -1;
+	mon_printf(ctx, "vm '%s': %s%s%s\r\n", vm->name, vm_state_name(vm->state),
+		   vm->stop_reason[0] ? ": " : "", vm->stop_reason);
+	if (!vm->vcpu)
+		return 0;
+	for (int k = 0; k < VCPU_EXIT_KINDS; k++)
+		mon_printf(ctx, "  %-10s %llu\r\n", vcpu_exit_kind_name(k),
+			   (unsigned long long)READ_ONCE(vm->vcpu->exits[k]));
+	mon_printf(ctx, "  console    %llu bytes\r\n",
+		   (unsigned long long)vm->console_bytes);
+	return 0;
+}

@@ -4,6 +4,7 @@
 #include <lamina/lib.h>
 #include <lamina/percpu.h>
 #include <lamina/printk.h>
+#include <lamina/uart.h>
 
 #include "commands.h"
 
@@ -137,12 +138,12 @@ static int cmd_mem(struct mon_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* log_for_each() holds the log's lock: write to the UART directly. */
 static void log_line(void *c, const char *s, size_t n)
 {
-	struct mon_ctx *ctx = c;
-
-	ctx->out(ctx->out_ctx, s, n);
-	ctx->out(ctx->out_ctx, "\r\n", 2);
+	(void)c;
+	uart_write(s, n);
+	uart_write("\r\n", 2);
 }
 
 static int cmd_log(struct mon_ctx *ctx, int argc, char **argv)
@@ -197,6 +198,15 @@ const struct mon_cmd monitor_commands[] = {
 	  "and the entry, then the host-physical address, page size, rights\r\n"
 	  "and memory type, or 'not mapped'.",
 	  2, 2, cmd_xlate },
+	{ "start", "VM", "run a VM (KVM_RUN)",
+	  "Starts the VM's vCPU on the VM's first pCPU. This release runs raw32\r\n"
+	  "guests on AMD SVM, on pCPUs other than 0; the guest's UART output\r\n"
+	  "appears in the log as 'vm NAME console:' lines.",
+	  1, 1, cmd_start },
+	{ "stats", "VM", "a VM's state and exit counters",
+	  "The VM's state (and why it stopped), then how many exits of each\r\n"
+	  "kind its vCPU took, and how many bytes it wrote to its UART.",
+	  1, 1, cmd_stats },
 	{ "mem", "", "physical memory use by owner",
 	  "Usable RAM from the boot memory map, what is free, and what\r\n"
 	  "Lamina itself uses, by owner (image, page tables, per-CPU stacks).",

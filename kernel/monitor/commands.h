@@ -10,5 +10,7 @@ extern const size_t nr_monitor_commands;
 int cmd_vms(struct mon_ctx *ctx, int argc, char **argv);
 int cmd_slots(struct mon_ctx *ctx, int argc, char **argv);
 int cmd_xlate(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_start(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_stats(struct mon_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -1,0 +1,62 @@
+/*
+ * The vendor-neutral vCPU layer: a vCPU pinned to its pCPU, its general
+ * registers, the exit actions handlers return, and the shared handlers
+ * (CPUID policy, port I/O to virtual devices) that vmx/ and svm/ call.
+ */
+#ifndef LAMINA_VCPU_H
+#define LAMINA_VCPU_H
+
+#include <lamina/types.h>
+
+struct vm;
+
+/* What a handler decides: go on, hand the VM to the monitor, or stop it. */
+enum exit_action {
+	EXIT_RESUME,
+	EXIT_TO_MONITOR,
+	EXIT_STOP_VM,
+};
+
+/* Registers the CPU does not switch on VM entry and exit. */
+struct guest_gprs {
+	u64 rbx, rcx, rdx, rsi, rdi, rbp;
+	u64 r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+#define VCPU_EXIT_KINDS 8
+enum vcpu_exit_kind {
+	VEXIT_CPUID,
+	VEXIT_IO,
+	VEXIT_HLT,
+	VEXIT_MSR,
+	VEXIT_NPF,
+	VEXIT_HYPERCALL,
+	VEXIT_SHUTDOWN,
+	VEXIT_OTHER,
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;   /* within the VM */
+	unsigned int pcpu; /* the physical CPU it is pinned to */
+	struct guest_gprs gprs;
+	void *vendor;      /* the VMCB or VMCS page */
+	u64 exits[VCPU_EXIT_KINDS];
+	u64 exit_code;     /* raw reason of the last exit, for reports */
+};
+
+const char *vcpu_exit_kind_name(enum vcpu_exit_kind k);
+
+/* Shared exit handling (kernel/vcpu.c). */
+void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, u32 out[4]);
+/*
+ * A guest port access of @size bytes (1, 2, 4). For an IN, *@val receives
+ * the value. Returns what happens next.
+ */
+enum exit_action vcpu_pio(struct vcpu *v, u16 port, unsigned int size,
+			  bool in, u32 *val);
+/* Stop the VM and say why (debug-exit, crash, unhandled exit). */
+enum exit_action vcpu_stop(struct vcpu *v, bool crashed, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,94 @@
+"""Test guests running in VMs (tests/guests): raw32 guests on AMD SVM under
+QEMU TCG and Bochs report PASS lines on their UART and end through the
+debug-exit port; guests that triple-fault or touch memory outside every
+slot crash only their own VM. Intel VMX cannot run guests yet: `start`
+says so."""
+
+import os
+import re
+
+import pytest
+
+from conftest import REPO, booted
+
+BOOT = pytest.mark.timeout(240)
+CFG = os.path.join(REPO, "tests", "configs")
+
+
+def start_and_wait(con, name, timeout=60):
+    """`start` the VM and wait for the log line that ends it: (state,
+    reason). The VM's log lines come after the prompt, so an empty line
+    then brings a fresh prompt."""
+    con.type(f"start {name}\r")
+    con.expect(rf"vm '{name}' started on pCPU \d+\r\n")
+    con.expect(rf"vm: vm '{name}' (stopped|crashed): ([^\r\n]*)\r\n",
+               timeout)
+    m = con.machine.child.match
+    ends = m.group(1), m.group(2)
+    con.type("\r")
+    con.prompt()
+    return ends
+
+
+def stats(con, name):
+    lines = con.run(f"stats {name}")
+    counts = {}
+    for line in lines[1:]:
+        m = re.match(r"\s*(\w+)\s+(\d+)", line)
+        if m:
+            counts[m.group(1)] = int(m.group(2))
+    return lines[0], counts
+
+
+@BOOT
+@pytest.mark.parametrize("setup", ["qemu-bios", "bochs-svm-2"])
+def test_raw32_guest_passes(setup):
+    with booted(setup, logname=f"guest-hello-{setup}",
+                config=os.path.join(CFG, "guest-hello32.yaml")) as con:
+        con.require(full=True)
+        state, reason = start_and_wait(con, "hello")
+        log = "\n".join(con.run("log"))
+        passes = re.findall(r"vm 'hello' console: PASS: (.*)", log)
+        assert len(passes) == 6, log
+        assert "console: FAIL" not in log
+        assert "console: SUMMARY: done" in log
+        assert (state, reason) == ("stopped", "debug-exit: the guest wrote "
+                                   "0x0 to port 0xf4")
+        head, counts = stats(con, "hello")
+        assert head.startswith("vm 'hello': stopped"), head
+        assert counts["cpuid"] == 4, counts
+        # one exit per byte written, one IN, the debug-exit OUT
+        assert counts["io"] == counts["console"] + 2, counts
+        assert counts["shutdown"] == counts["npf"] == 0, counts
+        assert "error: cannot start 'hello': it is stopped" in \
+            con.run("start hello")[0]
+
+
+@BOOT
+def test_crashing_guests_stop_only_themselves():
+    with booted("qemu-bios", logname="guest-crashes",
+                config=os.path.join(CFG, "guest-crashes.yaml")) as con:
+        con.require(full=True)
+        ends = {}
+        for name in ("triple", "npf", "good"):
+            ends[name] = start_and_wait(con, name)
+        assert ends["triple"][0] == "crashed", ends
+        assert ends["triple"][1].startswith("triple fault (shutdown)"), ends
+        assert ends["npf"][0] == "crashed", ends
+        assert "nested page fault: read at GPA 0x40000000" in \
+            ends["npf"][1], ends
+        assert ends["good"][0] == "stopped", ends
+        rows = "\n".join(con.run("vms"))
+        assert re.search(r"triple\s+crashed", rows), rows
+        assert re.search(r"good\s+stopped", rows), rows
+        assert con.run("version")[0].startswith("Lamina ")
+
+
+@BOOT
+def test_vmx_cannot_run_guests_yet():
+    with booted("bochs-vmx", logname="guest-vmx",
+                config=os.path.join(CFG, "boot-2cpu.yaml")) as con:
+        con.require(full=True)
+        out = con.run("start logged")
+        assert out == ["error: cannot start 'logged': running guests on "
+                       "Intel VMX is not implemented yet"], out
