@@ -15,7 +15,7 @@
 #define CPUID_1_ECX_VMX (1u << 5)
 #define CR4_VMXE (1ull << 13)
 
-static struct vmx_config vmx_config;
+struct vmx_config vmx_config;
 
 static int vmx_check_support(char *why, size_t len)
 {
@@ -162,4 +162,7 @@ const struct vendor_ops vmx_ops = {
 	.hardware_disable = vmx_hardware_disable,
 	.cpu_virt_on = vmx_cpu_virt_on,
 	.print_caps = vmx_print_caps,
+	.vcpu_create = vmx_vcpu_create,
+	.vcpu_destroy = vmx_vcpu_destroy,
+	.vcpu_run = vmx_vcpu_run,
 };

@@ -83,6 +83,17 @@ void vmx_decode_caps(struct hv_caps *caps);
 int vmx_compute_config(const struct hv_caps *caps, struct vmx_config *cfg,
 		       char *why, size_t len);
 
+/* The controls hardware_setup computed (vmx.c). */
+extern struct vmx_config vmx_config;
+
+/* vmx_vcpu.c, wired into vmx_ops */
+int vmx_vcpu_create(struct vcpu *v);
+void vmx_vcpu_destroy(struct vcpu *v);
+enum exit_action vmx_vcpu_run(struct vcpu *v);
+
+/* Name of a VM-instruction error number (SDM vol. 3, 31.4). */
+const char *vmx_insn_error_name(u64 err);
+
 #define VMX_NR_CAPS_FIELDS 13
 extern const struct caps_field vmx_caps_fields[VMX_NR_CAPS_FIELDS];
 

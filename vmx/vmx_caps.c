@@ -106,3 +106,22 @@ int vmx_compute_config(const struct hv_caps *caps, struct vmx_config *cfg,
 	}
 	return 0;
 }
+
+const char *vmx_insn_error_name(u64 err)
+{
+	static const char *const names[] = {
+		[1] = "VMCALL in VMX root operation",
+		[2] = "VMCLEAR with invalid address",
+		[4] = "VMLAUNCH with non-clear VMCS",
+		[5] = "VMRESUME with non-launched VMCS",
+		[7] = "entry with invalid control fields",
+		[8] = "entry with invalid host-state fields",
+		[9] = "VMPTRLD with invalid address",
+		[11] = "VMPTRLD with incorrect VMCS revision",
+		[12] = "VMREAD/VMWRITE of an unsupported field",
+		[13] = "VMWRITE to a read-only field",
+		[26] = "entry with events blocked by MOV SS",
+	};
+
+	return err < ARRAY_SIZE(names) && names[err] ? names[err] : "see SDM 31.4";
+}

@@ -17,10 +17,12 @@ enum exit_action {
 	EXIT_STOP_VM,
 };
 
-/* Registers the CPU does not switch on VM entry and exit. */
+/* Registers the CPU does not switch on VM entry and exit (SVM keeps RAX
+ * in the VMCB; VMX switches none of them). */
 struct guest_gprs {
 	u64 rbx, rcx, rdx, rsi, rdi, rbp;
 	u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	u64 rax;
 };
 
 #define VCPU_EXIT_KINDS 8
@@ -41,6 +43,7 @@ struct vcpu {
 	unsigned int pcpu; /* the physical CPU it is pinned to */
 	struct guest_gprs gprs;
 	void *vendor;      /* the VMCB or VMCS page */
+	bool launched;     /* VMX: VMLAUNCH done, VMRESUME next */
 	u64 exits[VCPU_EXIT_KINDS];
 	u64 exit_code;     /* raw reason of the last exit, for reports */
 };
