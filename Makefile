@@ -171,9 +171,10 @@ $(BUILD)/bench/stage2_build: bench/stage2_build.c mm/stage2.c include/lamina/sta
 	@mkdir -p $(dir $@)
 	$(HOSTCC) -std=gnu11 -O2 -Wall -Wextra -Iinclude bench/stage2_build.c mm/stage2.c -o $@
 
-bench: deps $(BUILD)/lamina.iso $(BUILD)/bench/memslot_lookup $(BUILD)/bench/stage2_build
+bench: deps $(BUILD)/lamina.iso $(GUESTS) $(BUILD)/bench/memslot_lookup $(BUILD)/bench/stage2_build
 	$(BUILD)/bench/stage2_build | tee $(BUILD)/bench/stage2_build.txt
 	$(BUILD)/bench/memslot_lookup | tee $(BUILD)/bench/memslot_lookup.txt
+	$(PYTHON) bench/exit_cost.py
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 clean:
