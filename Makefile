@@ -81,7 +81,7 @@ guests: $(GUESTS)
 # The default image embeds the demo config; CONFIG=FILE.yaml picks another.
 CONFIG ?= configs/demo.yaml
 $(BUILD)/lamina.iso: $(BUILD)/lamina-stripped.elf boot/grub.cfg tools/mkiso.sh \
-		$(BUILD)/lamina-cfg $(CONFIG) FORCE
+		$(BUILD)/lamina-cfg $(CONFIG) $(GUESTS) FORCE
 	@command -v grub-mkrescue >/dev/null || { echo "grub-mkrescue missing: run tools/deps.sh"; exit 1; }
 	tools/mkiso.sh $@ $(BUILD)/lamina-stripped.elf "$(CMDLINE)" "$(CONFIG)"
 

@@ -119,6 +119,24 @@ int config_load(bool fail_after)
 	return 0;
 }
 
+/* After hv_init(): start the VMs marked autostart. */
+void config_autostart(void)
+{
+	struct list_head *pos;
+	char why[96];
+
+	list_for_each(pos, &vm_list) {
+		struct vm *vm = container_of(pos, struct vm, link);
+
+		if (!(vm->cfg->flags & CFG_VM_AUTOSTART))
+			continue;
+		if (vm_start(vm, why, sizeof(why)))
+			pr_err("vm '%s' not started: %s\n", vm->name, why);
+		else
+			pr_info("vm '%s' started (autostart)\n", vm->name);
+	}
+}
+
 void config_unload(void)
 {
 	vm_destroy_all();

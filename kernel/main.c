@@ -11,6 +11,7 @@
 #include <lamina/percpu.h>
 #include <lamina/printk.h>
 #include <lamina/uart.h>
+#include <lamina/vm.h>
 #include <lamina/x86.h>
 
 #define MBI_MAX_SIZE (1u << 20) /* more than any loader writes */
@@ -78,7 +79,8 @@ void __noreturn kmain(u32 magic, u64 mbi)
 	time_init();
 	mm_init();
 	smp_init();
-	hv_init(); /* on failure the monitor still runs and says why */
+	if (!hv_init()) /* on failure the monitor still runs and says why */
+		config_autostart();
 	testhook_fault();
 	pr_info("ready in %llu us\n", (unsigned long long)uptime_us());
 	monitor_run();

@@ -63,6 +63,7 @@ int vm_start(struct vm *vm, char *why, size_t len);
 /* kernel/config.c: the config step of hv_init() */
 int config_load(bool fail_after);
 void config_unload(void);
+void config_autostart(void);
 /* Why there are no VMs, when there are none ("" otherwise). */
 const char *config_status(void);
 

@@ -50,7 +50,8 @@ def vm_off(b, i):
 def corrupt_blob(setup, crc_ok):
     """The setup's config with VM 1's CPUs set to VM 0's and VM 1's second
     region moved onto its first; with a bad CRC unless `crc_ok`."""
-    b = compile_blob(CONFIGS[setup], f"{setup}-corrupt.bin")
+    # A config without images: a bare blob carries no modules.
+    b = compile_blob(CONFIGS["bochs-vmx"], f"{setup}-corrupt.bin")
     v0, v1 = vm_off(b, 0), vm_off(b, 1)
     b[v1 + VM_CPUS:v1 + VM_CPUS + 8] = b[v0 + VM_CPUS:v0 + VM_CPUS + 8]
     first = u32(b, v1 + VM_FIRST_REGION)

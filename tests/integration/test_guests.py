@@ -19,13 +19,15 @@ def start_and_wait(con, name, timeout=60):
     reason). The VM's log lines come after the prompt, so an empty line
     then brings a fresh prompt."""
     con.type(f"start {name}\r")
-    con.expect(rf"vm '{name}' started on pCPU \d+\r\n")
+    # The guest may finish before the monitor prints its reply.
     con.expect(rf"vm: vm '{name}' (stopped|crashed): ([^\r\n]*)\r\n",
                timeout)
     m = con.machine.child.match
     ends = m.group(1), m.group(2)
     con.type("\r")
     con.prompt()
+    assert re.search(rf"vm '{name}' started on pCPU \d+\r\n",
+                     con.machine.transcript.text()), "no start reply"
     return ends
 
 
@@ -101,3 +103,21 @@ def test_triple_fault_crashes_the_vm(setup):
         assert head.startswith("vm 'triple': crashed"), head
         assert counts["shutdown"] == 1, counts
         assert con.run("version")[0].startswith("Lamina ")
+
+
+@BOOT
+def test_autostart():
+    """A VM marked autostart runs without `start` and stops by itself."""
+    with booted("qemu-bios", logname="guest-autostart",
+                config=os.path.join(CFG, "guest-autostart.yaml")) as con:
+        con.require(full=True)
+        m = con.machine
+        for _ in range(60):
+            text = m.transcript.text()
+            if "vm: vm 'auto' stopped" in text:
+                break
+            m._drain(0.5)
+        assert "config: vm 'auto' started (autostart)" in text, text
+        assert "vm: vm 'auto' stopped: debug-exit: the guest wrote 0x0 " \
+            "to port 0xf4" in text, text
+        assert "vm 'auto' console: SUMMARY: done" in text

@@ -6,6 +6,7 @@ errors. No emulator is needed."""
 
 import glob
 import os
+import shutil
 import re
 import struct
 import subprocess
@@ -106,10 +107,11 @@ def test_demo_compiles_to_the_blob_it_describes(tmp_path):
     assert cfg["log_level"] == 2 and cfg["monitor_cpu"] == 0
     alpha, beta = cfg["vms"]
     assert alpha["name"] == "alpha" and alpha["cpus"] == 1 << 1
-    assert alpha["regions"] == [(0, 16 << 20, 0, None)]
+    assert alpha["regions"] == [(0, 1 << 20, 0, None),
+                                (1 << 20, 15 << 20, 0, "hello32.bin")]
     assert alpha["devices"] == [(DEV_UART, 4, 0x3f8, 8, 0),
                                 (DEV_DEBUG_EXIT, 0, 0xf4, 4, 0)]
-    assert (alpha["kind"], alpha["entry"]) == (BOOT_RAW64, 0x100000)
+    assert (alpha["kind"], alpha["entry"]) == (BOOT_RAW32, 0x100000)
     assert alpha["flags"] == 0 and alpha["crash"] == CRASH_STOP
     assert beta["name"] == "beta" and beta["cpus"] == 1 << 0
     assert beta["regions"] == [(0, 16 << 20, 0, None),
@@ -117,6 +119,7 @@ def test_demo_compiles_to_the_blob_it_describes(tmp_path):
     for vm in cfg["vms"]:
         assert vm["image"] is None and vm["cmdline"] is None
         assert vm["budget"] == 0
+    assert beta["kind"] == BOOT_RAW64
 
 
 def test_multi_compiles_with_its_features(tmp_path):
@@ -163,6 +166,12 @@ def test_dump_round_trip(cfg, tmp_path):
     r = run("--dump", str(tmp_path / "first.bin"))
     assert r.returncode == 0, r.stderr
     (tmp_path / "dumped.yaml").write_text(r.stdout)
+    # The dump names images by module name: put them beside it.
+    mods = run("--modules", cfg)
+    assert mods.returncode == 0, mods.stderr
+    for line in mods.stdout.splitlines():
+        name, path = line.split(" ", 1)
+        shutil.copy(os.path.join(REPO, path), tmp_path / name)
     assert compile_ok(str(tmp_path / "dumped.yaml"),
                       tmp_path / "again.bin") == first
 
