@@ -435,6 +435,20 @@ static void check_vm_ranges(struct checker *c, u32 i, const char *label,
 		      v->first_device, v->nr_devices, i);
 }
 
+/* Does one writable region among [r, end) hold the raw64 tables? */
+static bool raw64_tables_fit(const struct checker *c, u32 r, u32 end)
+{
+	for (; r < end; r++) {
+		struct cfg_region reg = read_region(c, r);
+
+		if (!(reg.flags & CFG_MEM_READONLY) &&
+		    reg.gpa <= CFG_RAW64_TABLES_GPA &&
+		    reg.gpa + reg.size >= CFG_RAW64_TABLES_GPA + CFG_RAW64_TABLES_SIZE)
+			return true;
+	}
+	return false;
+}
+
 static void check_vm_entry(struct checker *c, const char *label,
 			   const struct cfg_vm *v)
 {
@@ -449,6 +463,11 @@ static void check_vm_entry(struct checker *c, const char *label,
 	if (!vm_range(c->regions_ok, v->first_region, v->nr_regions,
 		      c->h.nr_regions, &r, &end) || r == end)
 		return;
+	if (v->boot_kind == CFG_BOOT_RAW64 && !raw64_tables_fit(c, r, end))
+		cfgc_problem(c, "%s: raw64 needs a writable region holding "
+			     "[0x%x, 0x%x) for its page tables", label,
+			     CFG_RAW64_TABLES_GPA,
+			     CFG_RAW64_TABLES_GPA + CFG_RAW64_TABLES_SIZE);
 	for (; r < end; r++) {
 		struct cfg_region reg = read_region(c, r);
 

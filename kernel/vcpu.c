@@ -142,6 +142,25 @@ static void vcpu_thread(void *arg)
 		vcpu_stop(v, true, "vCPU loop ended with action %d", a);
 }
 
+/*
+ * raw64: identity tables for the first 4 GiB on 2 MiB pages, at the place
+ * include/abi/config.h documents (PML4, PDPT, then four PDs).
+ */
+static int write_raw64_tables(struct vm *vm)
+{
+	static u64 t[CFG_RAW64_TABLES_SIZE / 8];
+	u64 base = CFG_RAW64_TABLES_GPA;
+	u64 *pml4 = t, *pdpt = t + 512, *pd = t + 1024;
+
+	memset(t, 0, sizeof(t));
+	pml4[0] = (base + 0x1000) | 3;
+	for (u64 i = 0; i < 4; i++)
+		pdpt[i] = (base + 0x2000 + i * 0x1000) | 3;
+	for (u64 i = 0; i < 4 * 512; i++)
+		pd[i] = (i << 21) | 0x83; /* present, writable, 2 MiB */
+	return vm_write_gpa(vm, base, t, sizeof(t));
+}
+
 static int refuse(char *why, size_t len, const char *fmt, const char *arg)
 {
 	snprintf(why, len, fmt, arg);
@@ -160,9 +179,12 @@ int vm_start(struct vm *vm, char *why, size_t len)
 	if (!hv_ops->vcpu_run)
 		return refuse(why, len, "running guests on %s is not implemented yet",
 			      hv_ops->long_name);
-	if (vm->cfg->boot_kind != CFG_BOOT_RAW32)
-		return refuse(why, len, "boot kind %s cannot run yet (raw32 can)",
+	if (vm->cfg->boot_kind != CFG_BOOT_RAW32 &&
+	    vm->cfg->boot_kind != CFG_BOOT_RAW64)
+		return refuse(why, len, "boot kind %s cannot run yet (raw32 and raw64 can)",
 			      cfg_boot_kind_name(vm->cfg->boot_kind));
+	if (vm->cfg->boot_kind == CFG_BOOT_RAW64 && write_raw64_tables(vm))
+		return refuse(why, len, "%s", "no writable memory for the raw64 tables");
 	if (pcpu == 0)
 		return refuse(why, len, "%s: a VM on the boot CPU cannot run yet",
 			      "pCPU 0");

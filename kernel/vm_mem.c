@@ -194,3 +194,26 @@ void vm_mem_destroy(struct vm *vm)
 		s2_destroy(&vm->s2);
 	vm->ram_bytes = 0;
 }
+
+/*
+ * Copy @len bytes into the guest at @gpa, page by page through the slots.
+ * -HV_EINVAL when part of the range is in no writable RAM slot.
+ */
+int vm_write_gpa(struct vm *vm, u64 gpa, const void *data, u64 len)
+{
+	const u8 *src = data;
+
+	while (len) {
+		const struct memslot *s = memslot_find(&vm->slots, gpa >> PAGE_SHIFT);
+		u64 chunk = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
+
+		if (!s || (s->flags & (MEMSLOT_MMIO | MEMSLOT_READONLY)))
+			return -HV_EINVAL;
+		memcpy((void *)(uintptr_t)(memslot_gfn_to_hpa(s, gpa >> PAGE_SHIFT) +
+					   (gpa & (PAGE_SIZE - 1))), src, chunk);
+		gpa += chunk;
+		src += chunk;
+		len -= chunk;
+	}
+	return 0;
+}

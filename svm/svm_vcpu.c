@@ -88,6 +88,7 @@
 
 /* Segment attributes in the VMCB's compressed form. */
 #define ATTR_CODE32 0xc9b
+#define ATTR_CODE64 0xa9b /* L=1, D=0 */
 #define ATTR_DATA32 0xc93
 #define ATTR_TSS32 0x08b
 #define ATTR_LDT 0x082
@@ -143,6 +144,17 @@ static void setup_raw32(u8 *vmcb, u64 entry)
 	FIELD(vmcb, VMCB_GPAT, u64) = 0x0007040600070406ull;
 }
 
+/* raw64: long mode on the identity tables kernel/vcpu.c wrote. */
+static void setup_raw64(u8 *vmcb, u64 entry)
+{
+	setup_raw32(vmcb, entry);
+	set_seg(vmcb, VMCB_CS, 0x08, ATTR_CODE64, 0xffffffff);
+	FIELD(vmcb, VMCB_EFER, u64) = EFER_SVME | EFER_LME | EFER_LMA;
+	FIELD(vmcb, VMCB_CR4, u64) = CR4_PAE;
+	FIELD(vmcb, VMCB_CR3, u64) = CFG_RAW64_TABLES_GPA;
+	FIELD(vmcb, VMCB_CR0, u64) = 0x80000031; /* PG, NE, ET, PE */
+}
+
 int svm_vcpu_create(struct vcpu *v)
 {
 	u8 *vmcb;
@@ -162,7 +174,10 @@ int svm_vcpu_create(struct vcpu *v)
 	FIELD(vmcb, VMCB_VINTR, u64) = VINTR_MASKING;
 	FIELD(vmcb, VMCB_NP_ENABLE, u64) = 1;
 	FIELD(vmcb, VMCB_NCR3, u64) = s2_root_pointer(&v->vm->s2);
-	setup_raw32(vmcb, v->vm->cfg->entry);
+	if (v->vm->cfg->boot_kind == CFG_BOOT_RAW64)
+		setup_raw64(vmcb, v->vm->cfg->entry);
+	else
+		setup_raw32(vmcb, v->vm->cfg->entry);
 	v->vendor = vmcb;
 	return 0;
 }

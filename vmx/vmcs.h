@@ -64,6 +64,7 @@
 /* Segment order of the guest-state fields */
 enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
 #define AR_CODE32 0xc09b
+#define AR_CODE64 0xa09b /* L=1, D=0 */
 #define AR_DATA32 0xc093
 #define AR_TSS32 0x008b
 #define AR_UNUSABLE 0x10000

@@ -47,6 +47,7 @@
 #define EXIT_SAVE_EFER (1u << 20)
 #define EXIT_LOAD_EFER (1u << 21)
 /* VM-entry controls */
+#define ENTRY_IA32E_GUEST (1u << 9)
 #define ENTRY_LOAD_EFER (1u << 15)
 
 /* IA32_VMX_EPT_VPID_CAP */

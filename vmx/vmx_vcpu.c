@@ -168,6 +168,19 @@ static void setup_guest_raw32(u64 entry)
 		vmwrite(VMCS_GUEST_EFER, 0);
 }
 
+/* raw64: long mode on the identity tables kernel/vcpu.c wrote. */
+static void setup_guest_raw64(u64 entry)
+{
+	setup_guest_raw32(entry);
+	guest_seg(SEG_CS, 0x08, AR_CODE64, 0xffffffff);
+	vmwrite(VMCS_GUEST_CR0, 0x80000031); /* PG, NE, ET, PE */
+	vmwrite(VMCS_GUEST_CR3, CFG_RAW64_TABLES_GPA);
+	vmwrite(VMCS_GUEST_CR4, CR4_VMXE_BIT | CR4_PAE);
+	vmwrite(VMCS_ENTRY_CTLS, vmx_config.entry | ENTRY_IA32E_GUEST);
+	if (vmx_config.entry & ENTRY_LOAD_EFER)
+		vmwrite(VMCS_GUEST_EFER, EFER_LME | EFER_LMA);
+}
+
 static int setup_vmcs(struct vcpu *v)
 {
 	u64 pa = (u64)(uintptr_t)v->vendor;
@@ -176,7 +189,14 @@ static int setup_vmcs(struct vcpu *v)
 		return -HV_EIO;
 	setup_controls(v);
 	setup_host();
-	setup_guest_raw32(v->vm->cfg->entry);
+	if (v->vm->cfg->boot_kind == CFG_BOOT_RAW64) {
+		/* Without it the guest's EFER.LME/LMA cannot be set at entry. */
+		if (!(vmx_config.entry & ENTRY_LOAD_EFER))
+			return -HV_EOPNOTSUPP;
+		setup_guest_raw64(v->vm->cfg->entry);
+	} else {
+		setup_guest_raw32(v->vm->cfg->entry);
+	}
 	return 0;
 }
 
@@ -330,7 +350,7 @@ static enum exit_action vmx_unhandled(struct vcpu *v, u64 reason)
 enum exit_action vmx_vcpu_run(struct vcpu *v)
 {
 	if (setup_vmcs(v))
-		return vcpu_stop(v, true, "VMCLEAR/VMPTRLD of the VMCS failed");
+		return vcpu_stop(v, true, "the VMCS could not be set up (VMCLEAR/VMPTRLD failed, or raw64 without the load-EFER entry control)");
 	for (;;) {
 		enum exit_action a;
 		u64 reason;

@@ -52,11 +52,21 @@ struct cfg_header {
 
 enum cfg_boot_kind {
 	CFG_BOOT_RAW32 = 1,     /* 32-bit protected mode, paging off, at entry */
-	CFG_BOOT_RAW64 = 2,     /* 64-bit mode, identity-mapped, at entry */
+	CFG_BOOT_RAW64 = 2,     /* 64-bit mode, identity-mapped, at entry (the
+				 * tables: CFG_RAW64_TABLES below) */
 	CFG_BOOT_REAL16 = 3,    /* real mode at entry (VMX: unrestricted guest) */
 	CFG_BOOT_MULTIBOOT = 4, /* a multiboot (1) kernel image */
 	CFG_BOOT_LINUX = 5,     /* a Linux bzImage (64-bit boot protocol) */
 };
+
+/*
+ * raw64: Lamina writes page tables mapping the first 4 GiB 1:1 with 2 MiB
+ * pages (PML4, PDPT, 4 PDs) here, and starts the guest with CR3 pointing at
+ * them. A writable region must hold this range; the guest leaves it alone
+ * until it loads its own CR3.
+ */
+#define CFG_RAW64_TABLES_GPA 0x1000u
+#define CFG_RAW64_TABLES_SIZE 0x6000u
 
 enum cfg_crash_policy {
 	CFG_CRASH_STOP = 1,    /* state crashed, report kept for `dump` */

@@ -10,6 +10,7 @@
 #define MSR_GS_BASE 0xc0000101
 
 #define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
 #define EFER_NXE (1ull << 11)
 
 #define CR0_PE (1ull << 0)

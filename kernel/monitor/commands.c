@@ -200,7 +200,7 @@ const struct mon_cmd monitor_commands[] = {
 	  2, 2, cmd_xlate },
 	{ "start", "VM", "run a VM (KVM_RUN)",
 	  "Starts the VM's vCPU on the VM's first pCPU. This release runs raw32\r\n"
-	  "guests on AMD SVM, on pCPUs other than 0; the guest's UART output\r\n"
+	  "and raw64 guests on VMX and SVM, on pCPUs other than 0; the UART output\r\n"
 	  "appears in the log as 'vm NAME console:' lines.",
 	  1, 1, cmd_start },
 	{ "stats", "VM", "a VM's state and exit counters",

@@ -1,4 +1,4 @@
-"""Test guests running in VMs (tests/guests): raw32 guests on AMD SVM
+"""Test guests running in VMs (tests/guests): raw32 and raw64 guests on AMD SVM
 (QEMU TCG, Bochs Ryzen) and Intel VMX (Bochs Skylake-X) report PASS lines
 on their UART and end through the debug-exit port; guests that
 triple-fault or touch memory outside every slot crash only their own VM."""
@@ -121,3 +121,19 @@ def test_autostart():
         assert "vm: vm 'auto' stopped: debug-exit: the guest wrote 0x0 " \
             "to port 0xf4" in text, text
         assert "vm 'auto' console: SUMMARY: done" in text
+
+
+@BOOT
+@pytest.mark.parametrize("setup", ["qemu-bios", "bochs-svm-2", "bochs-vmx"])
+def test_raw64_guest_passes(setup):
+    """raw64: long mode on the tables Lamina writes at 0x1000."""
+    with booted(setup, logname=f"guest-hello64-{setup}",
+                config=os.path.join(CFG, "guest-hello64.yaml")) as con:
+        con.require(full=True)
+        state, reason = start_and_wait(con, "hello64")
+        log = "\n".join(con.run("log"))
+        passes = re.findall(r"vm 'hello64' console: PASS: (.*)", log)
+        assert len(passes) == 4, log
+        assert "console: FAIL" not in log
+        assert (state, reason) == ("stopped", "debug-exit: the guest wrote "
+                                   "0x0 to port 0xf4")

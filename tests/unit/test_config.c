@@ -355,6 +355,10 @@ SPEC(spec_entry_outside, VM(VM_WEB).entry = 9 * MiB)
 SPEC(spec_raw32_high, VM(VM_WEB).boot_kind = CFG_BOOT_RAW32;
      REG(R_WEB_LOG).gpa = 4 * GiB; VM(VM_WEB).entry = 4 * GiB + 0x1000)
 SPEC(spec_raw32_ok, VM(VM_WEB).boot_kind = CFG_BOOT_RAW32)
+/* web (raw64) has its RAM at 0: move it above the table area. */
+SPEC(spec_raw64_no_tables, REG(R_WEB_RAM).gpa = 32 * MiB;
+     VM(VM_WEB).entry = 32 * MiB)
+SPEC(spec_raw64_tables_readonly, REG(R_WEB_RAM).flags = CFG_MEM_READONLY)
 SPEC(spec_real16_high, REG(R_RT_RAM).size = 2 * MiB;
      VM(VM_RT).entry = 1 * MiB)
 SPEC(spec_initrd_mb, VM(VM_MB).initrd = cfgb_str(s, "initrd.img"))
@@ -548,6 +552,10 @@ static const struct bad_case cases[] = {
 	{ "raw32_high", .spec = spec_raw32_high, .count = 1,
 	  .expect = { WEB ": entry 0x100001000 is not below 4 GiB (raw32)" } },
 	{ "raw32_ok", .spec = spec_raw32_ok },
+	{ "raw64_no_tables", .spec = spec_raw64_no_tables, .count = 1,
+	  .expect = { WEB ": raw64 needs a writable region holding [0x1000, 0x7000) for its page tables" } },
+	{ "raw64_tables_readonly", .spec = spec_raw64_tables_readonly, .count = 1,
+	  .expect = { WEB ": raw64 needs a writable region holding [0x1000, 0x7000) for its page tables" } },
 	{ "real16_high", .spec = spec_real16_high, .count = 1,
 	  .expect = { RT ": entry 0x100000 is not below 1 MiB (real16)" } },
 	{ "real16_refused", .env = &env_no_real16, .count = 1,
