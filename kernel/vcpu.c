@@ -5,6 +5,7 @@
  */
 #define pr_fmt(fmt) "vm: " fmt
 
+#include <abi/hypercall.h>
 #include <lamina/config.h>
 #include <lamina/errno.h>
 #include <lamina/hv.h>
@@ -130,6 +131,52 @@ enum exit_action vcpu_pio(struct vcpu *v, u16 port, unsigned int size,
 	if (in)
 		*val = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 	return EXIT_RESUME;
+}
+
+/* Bytes written, or -HV_EINVAL (nothing written) for a bad buffer. */
+static u64 hc_console_write(struct vm *vm, u64 gpa, u64 len)
+{
+	u8 chunk[128]; /* on the stack: vCPUs of other VMs call this at once */
+	u8 probe;
+
+	if (len > HC_CONSOLE_MAX || gpa + len < gpa ||
+	    (len && vm_read_gpa(vm, gpa + len - 1, &probe, 1)))
+		return (u64)-HV_EINVAL;
+	for (u64 done = 0; done < len;) {
+		u64 n = MIN(len - done, sizeof(chunk));
+
+		if (vm_read_gpa(vm, gpa + done, chunk, n))
+			return (u64)-HV_EINVAL;
+		for (u64 i = 0; i < n; i++)
+			console_put(vm, (char)chunk[i]);
+		done += n;
+	}
+	return len;
+}
+
+enum exit_action vcpu_hypercall(struct vcpu *v, u64 *rax)
+{
+	struct vm *vm = v->vm;
+
+	v->exits[VEXIT_HYPERCALL]++;
+	switch (*rax) {
+	case HC_VERSION:
+		*rax = (HC_ABI_MAJOR << 16) | HC_ABI_MINOR;
+		return EXIT_RESUME;
+	case HC_VM_ID:
+		*rax = vm->id;
+		return EXIT_RESUME;
+	case HC_STOP:
+		vm->exit_status = (u32)v->gprs.rbx;
+		return vcpu_stop(v, false, "hypercall stop, code 0x%llx",
+				 (unsigned long long)v->gprs.rbx);
+	case HC_CONSOLE_WRITE:
+		*rax = hc_console_write(vm, v->gprs.rbx, v->gprs.rcx);
+		return EXIT_RESUME;
+	default:
+		*rax = (u64)-HV_ENOSYS;
+		return EXIT_RESUME;
+	}
 }
 
 /* On the VM's pCPU, until the VM stops. */

@@ -196,24 +196,36 @@ void vm_mem_destroy(struct vm *vm)
 }
 
 /*
- * Copy @len bytes into the guest at @gpa, page by page through the slots.
- * -HV_EINVAL when part of the range is in no writable RAM slot.
+ * Copy between the guest at @gpa and @buf, page by page through the slots.
+ * -HV_EINVAL when part of the range is in no RAM slot (or, to write, in a
+ * read-only one).
  */
-int vm_write_gpa(struct vm *vm, u64 gpa, const void *data, u64 len)
+static int copy_gpa(struct vm *vm, u64 gpa, u8 *buf, u64 len, bool write)
 {
-	const u8 *src = data;
-
 	while (len) {
 		const struct memslot *s = memslot_find(&vm->slots, gpa >> PAGE_SHIFT);
 		u64 chunk = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
+		u8 *host;
 
-		if (!s || (s->flags & (MEMSLOT_MMIO | MEMSLOT_READONLY)))
+		if (!s || (s->flags & MEMSLOT_MMIO) ||
+		    (write && (s->flags & MEMSLOT_READONLY)))
 			return -HV_EINVAL;
-		memcpy((void *)(uintptr_t)(memslot_gfn_to_hpa(s, gpa >> PAGE_SHIFT) +
-					   (gpa & (PAGE_SIZE - 1))), src, chunk);
+		host = (u8 *)(uintptr_t)(memslot_gfn_to_hpa(s, gpa >> PAGE_SHIFT) +
+					 (gpa & (PAGE_SIZE - 1)));
+		memcpy(write ? host : buf, write ? buf : host, chunk);
 		gpa += chunk;
-		src += chunk;
+		buf += chunk;
 		len -= chunk;
 	}
 	return 0;
+}
+
+int vm_write_gpa(struct vm *vm, u64 gpa, const void *data, u64 len)
+{
+	return copy_gpa(vm, gpa, (u8 *)data, len, true);
+}
+
+int vm_read_gpa(struct vm *vm, u64 gpa, void *buf, u64 len)
+{
+	return copy_gpa(vm, gpa, buf, len, false);
 }

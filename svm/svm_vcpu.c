@@ -72,6 +72,8 @@
 #define EXIT_MSR 0x7c
 #define EXIT_SHUTDOWN 0x7f
 #define EXIT_VMRUN 0x80
+#define EXIT_VMMCALL 0x81
+#define EXIT_VMLOAD 0x82
 #define EXIT_SKINIT 0x86
 #define EXIT_NPF 0x400
 #define NR_EXIT_HANDLERS (EXIT_SKINIT + 1)
@@ -286,6 +288,12 @@ static enum exit_action svm_handle_svm_insn(struct vcpu *v, u8 *vmcb)
 	return EXIT_RESUME;
 }
 
+static enum exit_action svm_handle_vmcall(struct vcpu *v, u8 *vmcb)
+{
+	skip(vmcb, 3); /* VMMCALL is 0f 01 d9 */
+	return vcpu_hypercall(v, &FIELD(vmcb, VMCB_RAX, u64));
+}
+
 static const svm_exit_fn svm_exit_handlers[NR_EXIT_HANDLERS] = {
 	[EXIT_INTR] = svm_handle_host_event,
 	[EXIT_NMI] = svm_handle_host_event,
@@ -294,7 +302,9 @@ static const svm_exit_fn svm_exit_handlers[NR_EXIT_HANDLERS] = {
 	[EXIT_IOIO] = svm_handle_io,
 	[EXIT_MSR] = svm_handle_msr,
 	[EXIT_SHUTDOWN] = svm_handle_shutdown,
-	[EXIT_VMRUN ... EXIT_SKINIT] = svm_handle_svm_insn,
+	[EXIT_VMRUN] = svm_handle_svm_insn,
+	[EXIT_VMMCALL] = svm_handle_vmcall,
+	[EXIT_VMLOAD ... EXIT_SKINIT] = svm_handle_svm_insn,
 };
 
 static enum exit_action svm_handle_npf(struct vcpu *v, u8 *vmcb)

@@ -318,13 +318,20 @@ static enum exit_action vmx_handle_ept_violation(struct vcpu *v)
 			 (unsigned long long)vmread(VMCS_GUEST_RIP));
 }
 
+static enum exit_action vmx_handle_vmcall(struct vcpu *v)
+{
+	skip();
+	return vcpu_hypercall(v, &v->gprs.rax);
+}
+
 static const vmx_exit_fn vmx_exit_handlers[NR_VMX_EXIT_HANDLERS] = {
 	[EXIT_REASON_EXCEPTION_NMI] = vmx_handle_exception_nmi,
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = vmx_handle_external_interrupt,
 	[EXIT_REASON_TRIPLE_FAULT] = vmx_handle_triple_fault,
 	[EXIT_REASON_CPUID] = vmx_handle_cpuid,
 	[EXIT_REASON_HLT] = vmx_handle_hlt,
-	[EXIT_REASON_VMCALL ... EXIT_REASON_VMXON] = vmx_handle_vmx_insn,
+	[EXIT_REASON_VMCALL] = vmx_handle_vmcall,
+	[EXIT_REASON_VMCLEAR ... EXIT_REASON_VMXON] = vmx_handle_vmx_insn,
 	[EXIT_REASON_IO] = vmx_handle_io,
 	[EXIT_REASON_RDMSR] = vmx_handle_msr,
 	[EXIT_REASON_WRMSR] = vmx_handle_msr,

@@ -58,6 +58,11 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, u32 out[4]);
  */
 enum exit_action vcpu_pio(struct vcpu *v, u16 port, unsigned int size,
 			  bool in, u32 *val);
+/*
+ * A VMCALL/VMMCALL (include/abi/hypercall.h): *@rax holds the call number
+ * and receives the result; the arguments are the vCPU's RBX, RCX, RDX.
+ */
+enum exit_action vcpu_hypercall(struct vcpu *v, u64 *rax);
 /* Stop the VM and say why (debug-exit, crash, unhandled exit). */
 enum exit_action vcpu_stop(struct vcpu *v, bool crashed, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -57,6 +57,7 @@ const char *vm_state_name(enum vm_state state);
 int vm_mem_create(struct vm *vm);
 void vm_mem_destroy(struct vm *vm);
 int vm_write_gpa(struct vm *vm, u64 gpa, const void *data, u64 len);
+int vm_read_gpa(struct vm *vm, u64 gpa, void *buf, u64 len);
 
 /* kernel/vcpu.c: start a VM's vCPU on its pCPU */
 int vm_start(struct vm *vm, char *why, size_t len);

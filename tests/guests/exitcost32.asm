@@ -2,8 +2,9 @@
 ; test): RDTSC around N exits of one kind. Under QEMU -icount shift=0 and
 ; under Bochs the TSC advances once per executed instruction, guest and
 ; hypervisor alike (PLATFORM.md), so each figure is an exact instruction
-; count. Prints "EXITCOST KIND TOTAL" lines for N = 1000, then a loop of
-; the same shape with no exit ("loop"), and stops through port 0xf4.
+; count. Prints "EXITCOST KIND TOTAL" lines for N = 1000 (a loop of the
+; same shape with no exit first, "loop"), for CPUID, a port write and the
+; HC_VERSION hypercall, and stops through port 0xf4.
 bits 32
 org 0x100000
 
@@ -11,6 +12,10 @@ N	equ 1000
 
 start:
 	mov esp, stack_top
+	xor eax, eax			; VMMCALL on AMD, VMCALL on Intel
+	cpuid
+	cmp ebx, 'Auth'
+	sete [amd]
 	mov esi, name_loop
 	mov ebx, loop_nop
 	call measure
@@ -19,6 +24,9 @@ start:
 	call measure
 	mov esi, name_io
 	mov ebx, loop_io
+	call measure
+	mov esi, name_hcall
+	mov ebx, loop_hcall
 	call measure
 	xor eax, eax
 	out 0xf4, eax
@@ -69,6 +77,22 @@ loop_io:
 	jnz .l
 	ret
 
+; HC_VERSION (include/abi/hypercall.h); the same shape on both vendors
+loop_hcall:
+	mov edi, N
+	cmp byte [amd], 0
+	je .intel
+.l:	xor eax, eax
+	vmmcall
+	dec edi
+	jnz .l
+	ret
+.intel:	xor eax, eax
+	vmcall
+	dec edi
+	jnz .intel
+	ret
+
 putc:
 	push edx
 	mov dx, 0x3f8
@@ -103,6 +127,8 @@ msg_head:	db "EXITCOST ", 0
 name_loop:	db "loop ", 0
 name_cpuid:	db "cpuid ", 0
 name_io:	db "io ", 0
+name_hcall:	db "hypercall ", 0
+amd:		db 0
 align 8
 t0:		dq 0
 delta:		dd 0

@@ -137,3 +137,20 @@ def test_raw64_guest_passes(setup):
         assert "console: FAIL" not in log
         assert (state, reason) == ("stopped", "debug-exit: the guest wrote "
                                    "0x0 to port 0xf4")
+
+
+@BOOT
+@pytest.mark.parametrize("setup", ["qemu-bios", "bochs-vmx"])
+def test_hypercalls(setup):
+    """include/abi/hypercall.h through VMMCALL (AMD) and VMCALL (Intel)."""
+    with booted(setup, logname=f"guest-hcall-{setup}",
+                config=os.path.join(CFG, "guest-hcall32.yaml")) as con:
+        con.require(full=True)
+        state, reason = start_and_wait(con, "hcall")
+        log = "\n".join(con.run("log"))
+        assert len(re.findall(r"vm 'hcall' console: PASS: ", log)) == 5, log
+        assert "console: FAIL" not in log
+        assert "vm 'hcall' console: written by hypercall" in log
+        assert (state, reason) == ("stopped", "hypercall stop, code 0x42")
+        head, counts = stats(con, "hcall")
+        assert counts["hypercall"] == 6, counts
