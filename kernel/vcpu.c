@@ -133,6 +133,31 @@ enum exit_action vcpu_pio(struct vcpu *v, u16 port, unsigned int size,
 	return EXIT_RESUME;
 }
 
+#define MSR_IA32_TSC 0x10
+#define MSR_IA32_MTRRCAP 0xfe
+#define MSR_IA32_MISC_ENABLE 0x1a0
+#define MISC_ENABLE_FAST_STRINGS 1
+
+bool vcpu_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
+{
+	v->exits[VEXIT_MSR]++;
+	if (write)
+		return false;
+	switch (msr) {
+	case MSR_IA32_TSC:
+		*val = rdtsc();
+		return true;
+	case MSR_IA32_MTRRCAP:
+		*val = 0;
+		return true;
+	case MSR_IA32_MISC_ENABLE:
+		*val = MISC_ENABLE_FAST_STRINGS;
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Bytes written, or -HV_EINVAL (nothing written) for a bad buffer. */
 static u64 hc_console_write(struct vm *vm, u64 gpa, u64 len)
 {

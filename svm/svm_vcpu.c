@@ -269,8 +269,19 @@ static enum exit_action svm_handle_io(struct vcpu *v, u8 *vmcb)
 
 static enum exit_action svm_handle_msr(struct vcpu *v, u8 *vmcb)
 {
-	v->exits[VEXIT_MSR]++;
-	inject(vmcb, VEC_GP, true); /* no MSR is allowed yet */
+	bool write = FIELD(vmcb, VMCB_EXITINFO1, u64) & 1;
+	u64 *rax = &FIELD(vmcb, VMCB_RAX, u64);
+	u64 val = (*rax & 0xffffffff) | (v->gprs.rdx << 32);
+
+	if (!vcpu_msr(v, (u32)v->gprs.rcx, write, &val)) {
+		inject(vmcb, VEC_GP, true);
+		return EXIT_RESUME;
+	}
+	if (!write) {
+		*rax = val & 0xffffffff;
+		v->gprs.rdx = val >> 32;
+	}
+	skip(vmcb, 2);
 	return EXIT_RESUME;
 }
 

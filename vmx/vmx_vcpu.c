@@ -292,8 +292,18 @@ static enum exit_action vmx_handle_io(struct vcpu *v)
 
 static enum exit_action vmx_handle_msr(struct vcpu *v)
 {
-	v->exits[VEXIT_MSR]++;
-	inject(VEC_GP_VMX, true); /* no MSR is allowed yet */
+	bool write = vmread(VMCS_EXIT_REASON) == EXIT_REASON_WRMSR;
+	u64 val = (v->gprs.rax & 0xffffffff) | (v->gprs.rdx << 32);
+
+	if (!vcpu_msr(v, (u32)v->gprs.rcx, write, &val)) {
+		inject(VEC_GP_VMX, true);
+		return EXIT_RESUME;
+	}
+	if (!write) {
+		v->gprs.rax = val & 0xffffffff;
+		v->gprs.rdx = val >> 32;
+	}
+	skip();
 	return EXIT_RESUME;
 }
 

@@ -59,6 +59,14 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, u32 out[4]);
 enum exit_action vcpu_pio(struct vcpu *v, u16 port, unsigned int size,
 			  bool in, u32 *val);
 /*
+ * RDMSR/WRMSR of @msr (for a write, *@val is the value; for a read it
+ * receives it). Returns false when the MSR is not allowed: the vendor code
+ * then injects #GP. Allowed: reading the TSC, IA32_MISC_ENABLE and the
+ * MTRR capabilities (no MTRRs); nothing can be written yet.
+ */
+bool vcpu_msr(struct vcpu *v, u32 msr, bool write, u64 *val);
+
+/*
  * A VMCALL/VMMCALL (include/abi/hypercall.h): *@rax holds the call number
  * and receives the result; the arguments are the vCPU's RBX, RCX, RDX.
  */

@@ -154,3 +154,19 @@ def test_hypercalls(setup):
         assert (state, reason) == ("stopped", "hypercall stop, code 0x42")
         head, counts = stats(con, "hcall")
         assert counts["hypercall"] == 6, counts
+
+
+@BOOT
+@pytest.mark.parametrize("setup", ["qemu-bios", "bochs-vmx"])
+def test_msr_policy(setup):
+    """Allowed MSR reads return; others raise #GP in the guest."""
+    with booted(setup, logname=f"guest-msr-{setup}",
+                config=os.path.join(CFG, "guest-msr32.yaml")) as con:
+        con.require(full=True)
+        state, reason = start_and_wait(con, "msr")
+        log = "\n".join(con.run("log"))
+        assert len(re.findall(r"vm 'msr' console: PASS: ", log)) == 4, log
+        assert "console: FAIL" not in log
+        assert state == "stopped", reason
+        head, counts = stats(con, "msr")
+        assert counts["msr"] == 4, counts

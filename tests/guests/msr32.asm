@@ -1,0 +1,99 @@
+; A raw32 test guest for the MSR policy: allowed reads return values,
+; everything else raises #GP, which this guest catches with its own IDT
+; (and GDT, which interrupt delivery needs) and steps over.
+bits 32
+org 0x100000
+
+start:
+	mov esp, stack_top
+	lgdt [gdtr]
+	jmp 0x08:.flat
+.flat:	mov ax, 0x10
+	mov ds, ax
+	mov es, ax
+	mov ss, ax
+	mov eax, gp_handler			; IDT entry 13: interrupt gate
+	mov [idt + 13 * 8], ax
+	mov word [idt + 13 * 8 + 2], 0x08
+	mov word [idt + 13 * 8 + 4], 0x8e00
+	shr eax, 16
+	mov [idt + 13 * 8 + 6], ax
+	lidt [idtr]
+
+	mov ecx, 0x10				; IA32_TSC: allowed, moves
+	rdmsr
+	mov esi, msg_tsc
+	call expect_no_gp
+	mov ecx, 0x1a0				; IA32_MISC_ENABLE: allowed
+	rdmsr
+	mov esi, msg_misc
+	call expect_no_gp
+	mov ecx, 0xc0000080			; EFER: denied
+	rdmsr
+	mov esi, msg_efer
+	call expect_gp
+	mov ecx, 0x10				; writing the TSC: denied
+	xor eax, eax
+	xor edx, edx
+	wrmsr
+	mov esi, msg_wtsc
+	call expect_gp
+
+	mov esi, msg_done
+	call puts
+	xor eax, eax
+	out 0xf4, eax
+	hlt
+
+; #GP: count it and step over the 2-byte RDMSR/WRMSR
+gp_handler:
+	add esp, 4				; the error code
+	add dword [esp], 2
+	inc dword [gp_count]
+	iretd
+
+expect_gp:
+	cmp dword [gp_count], 1
+	jmp report
+expect_no_gp:
+	cmp dword [gp_count], 0
+report:
+	mov dword [gp_count], 0
+	push esi
+	mov esi, msg_pass
+	jz .say
+	mov esi, msg_fail
+.say:	call puts
+	pop esi
+	jmp puts
+
+puts:
+	mov dx, 0x3f8
+.next:	lodsb
+	test al, al
+	jz .done
+	out dx, al
+	jmp .next
+.done:	ret
+
+align 8
+gdt:	dq 0
+	dq 0x00cf9a000000ffff			; 0x08: flat 32-bit code
+	dq 0x00cf92000000ffff			; 0x10: flat data
+gdtr:	dw 3 * 8 - 1
+	dd gdt
+align 8
+idt:	times 32 dq 0
+idtr:	dw 32 * 8 - 1
+	dd idt
+gp_count:	dd 0
+msg_pass:	db "PASS: ", 0
+msg_fail:	db "FAIL: ", 0
+msg_tsc:	db "rdmsr IA32_TSC allowed", 10, 0
+msg_misc:	db "rdmsr IA32_MISC_ENABLE allowed", 10, 0
+msg_efer:	db "rdmsr EFER raises #GP", 10, 0
+msg_wtsc:	db "wrmsr IA32_TSC raises #GP", 10, 0
+msg_done:	db "SUMMARY: done", 10, 0
+align 4
+		times 128 dd 0
+stack_top:
