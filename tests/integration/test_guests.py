@@ -16,15 +16,16 @@ CFG = os.path.join(REPO, "tests", "configs")
 
 def start_and_wait(con, name, timeout=60):
     """`start` the VM and wait for the log line that ends it: (state,
-    reason). The VM's log lines come after the prompt, so an empty line
-    then brings a fresh prompt."""
+    reason). The guest may finish before or after the monitor's reply and
+    its prompt, so `version` then marks a known point in the output."""
     con.type(f"start {name}\r")
     # The guest may finish before the monitor prints its reply.
     con.expect(rf"vm: vm '{name}' (stopped|crashed): ([^\r\n]*)\r\n",
                timeout)
     m = con.machine.child.match
     ends = m.group(1), m.group(2)
-    con.type("\r")
+    con.type("version\r")
+    con.expect(r"monitor protocol \d+[^\r\n]*\r\n")
     con.prompt()
     assert re.search(rf"vm '{name}' started on pCPU \d+\r\n",
                      con.machine.transcript.text()), "no start reply"
