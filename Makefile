@@ -71,9 +71,9 @@ $(BUILD)/lamina-cfg: $(LAMINA_CFG_SRCS) $(wildcard tools/lamina-cfg/*.h) \
 	$(HOSTCC) $(TOOLCFLAGS) $(LAMINA_CFG_SRCS) -o $@ -lyaml
 
 # ---------------------------------------------------------------- test guests
-$(BUILD)/guests/%.bin: tests/guests/%.asm
+$(BUILD)/guests/%.bin: tests/guests/%.asm $(wildcard tests/guests/*.inc)
 	@mkdir -p $(dir $@)
-	$(NASM) -f bin $< -o $@
+	$(NASM) -f bin -I tests/guests/ $< -o $@
 
 guests: $(GUESTS)
 

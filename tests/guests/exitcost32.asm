@@ -100,14 +100,6 @@ putc:
 	pop edx
 	ret
 
-puts:
-	lodsb
-	test al, al
-	jz .done
-	call putc
-	jmp puts
-.done:	ret
-
 ; eax: the number to print in decimal
 putdec:
 	mov ecx, 10
@@ -122,6 +114,8 @@ putdec:
 	jnz .next
 	mov esi, edi
 	jmp puts
+
+%include "report32.inc"
 
 msg_head:	db "EXITCOST ", 0
 name_loop:	db "loop ", 0

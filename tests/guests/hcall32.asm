@@ -20,7 +20,7 @@ start:
 	call hcall
 	cmp eax, 0x10000
 	mov esi, msg_version
-	call check
+	call report
 
 	mov eax, HC_CONSOLE_WRITE
 	mov ebx, msg_console
@@ -28,19 +28,19 @@ start:
 	call hcall
 	cmp eax, msg_console_end - msg_console
 	mov esi, msg_write
-	call check
+	call report
 
 	mov eax, HC_VM_ID
 	call hcall
 	cmp eax, 1
 	mov esi, msg_id
-	call check
+	call report
 
 	mov eax, 99				; no such call
 	call hcall
 	cmp eax, -38
 	mov esi, msg_unknown
-	call check
+	call report
 
 	mov eax, HC_CONSOLE_WRITE		; a buffer outside the VM's memory
 	mov ebx, 0x40000000
@@ -48,7 +48,7 @@ start:
 	call hcall
 	cmp eax, -22
 	mov esi, msg_badbuf
-	call check
+	call report
 
 	mov eax, HC_STOP
 	mov ebx, 0x42
@@ -63,28 +63,9 @@ hcall:
 .intel:	vmcall
 	ret
 
-; ZF set means pass; esi: what
-check:
-	push esi
-	mov esi, msg_pass
-	jz .say
-	mov esi, msg_fail
-.say:	call puts
-	pop esi
-	jmp puts
-
-puts:
-	mov dx, 0x3f8
-.next:	lodsb
-	test al, al
-	jz .done
-	out dx, al
-	jmp .next
-.done:	ret
+%include "report32.inc"
 
 amd:		db 0
-msg_pass:	db "PASS: ", 0
-msg_fail:	db "FAIL: ", 0
 msg_version:	db "hypercall version 1.0", 10, 0
 msg_write:	db "hypercall console write", 10, 0
 msg_id:		db "hypercall vm id", 10, 0

@@ -19,17 +19,17 @@ start:
 	cpuid
 	test ecx, 1 << 31
 	mov esi, msg_hv_bit
-	call check_nz
+	call report_nz
 	mov eax, 1			; ...and neither VMX nor SVM is offered
 	cpuid
 	and ecx, 1 << 5
 	mov esi, msg_no_vmx
-	call check_z
+	call report
 	mov eax, 0x80000001
 	cpuid
 	and ecx, 1 << 2
 	mov esi, msg_no_svm
-	call check_z
+	call report
 	mov eax, 0x40000000		; the signature leaf
 	cpuid
 	cmp ebx, 'Lami'
@@ -37,7 +37,7 @@ start:
 	movzx eax, al
 	test eax, eax
 	mov esi, msg_sig
-	call check_nz
+	call report_nz
 
 	mov dx, 0x80			; a port nobody owns reads all ones
 	in al, dx
@@ -46,7 +46,7 @@ start:
 	movzx eax, al
 	test eax, eax
 	mov esi, msg_float
-	call check_nz
+	call report_nz
 
 	mov dword [pattern], 0x5a5aa5a5	; RAM is RAM
 	cmp dword [pattern], 0x5a5aa5a5
@@ -54,7 +54,7 @@ start:
 	movzx eax, al
 	test eax, eax
 	mov esi, msg_ram
-	call check_nz
+	call report_nz
 
 	mov esi, msg_done
 	call puts
@@ -62,41 +62,9 @@ start:
 	out DEBUG_EXIT, eax
 	hlt				; not reached: the VM has stopped
 
-; ZF clear means pass
-check_nz:
-	jnz pass
-	jmp fail
-; ZF set means pass
-check_z:
-	jz pass
-fail:
-	inc ebp
-	push esi
-	mov esi, msg_fail
-	call puts
-	pop esi
-	call puts
-	ret
-pass:
-	push esi
-	mov esi, msg_pass
-	call puts
-	pop esi
-	call puts
-	ret
-
-puts:
-	mov dx, UART
-.next:	lodsb
-	test al, al
-	jz .done
-	out dx, al
-	jmp .next
-.done:	ret
+%include "report32.inc"
 
 msg_hello:	db "hello from a raw32 guest", 10, 0
-msg_pass:	db "PASS: ", 0
-msg_fail:	db "FAIL: ", 0
 msg_hv_bit:	db "cpuid hypervisor bit", 10, 0
 msg_no_vmx:	db "cpuid hides VMX", 10, 0
 msg_no_svm:	db "cpuid hides SVM", 10, 0

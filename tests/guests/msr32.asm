@@ -54,27 +54,14 @@ gp_handler:
 
 expect_gp:
 	cmp dword [gp_count], 1
-	jmp report
+	jmp gp_checked
 expect_no_gp:
 	cmp dword [gp_count], 0
-report:
+gp_checked:
 	mov dword [gp_count], 0
-	push esi
-	mov esi, msg_pass
-	jz .say
-	mov esi, msg_fail
-.say:	call puts
-	pop esi
-	jmp puts
+	jmp report
 
-puts:
-	mov dx, 0x3f8
-.next:	lodsb
-	test al, al
-	jz .done
-	out dx, al
-	jmp .next
-.done:	ret
+%include "report32.inc"
 
 align 8
 gdt:	dq 0
@@ -87,8 +74,6 @@ idt:	times 32 dq 0
 idtr:	dw 32 * 8 - 1
 	dd idt
 gp_count:	dd 0
-msg_pass:	db "PASS: ", 0
-msg_fail:	db "FAIL: ", 0
 msg_tsc:	db "rdmsr IA32_TSC allowed", 10, 0
 msg_misc:	db "rdmsr IA32_MISC_ENABLE allowed", 10, 0
 msg_efer:	db "rdmsr EFER raises #GP", 10, 0

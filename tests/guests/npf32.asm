@@ -2,13 +2,11 @@
 ; VM must crash with a nested page fault report naming the address.
 bits 32
 org 0x100000
+	mov esp, 0x100000		; the top of the VM's first megabyte
 	mov esi, msg
-	mov dx, 0x3f8
-.next:	lodsb
-	test al, al
-	jz .read
-	out dx, al
-	jmp .next
-.read:	mov eax, [0x40000000]
+	call puts
+	mov eax, [0x40000000]
 	hlt
+%include "report32.inc"
+
 msg:	db "reading outside every slot", 10, 0

@@ -3,6 +3,7 @@
 on their UART and end through the debug-exit port; guests that
 triple-fault or touch memory outside every slot crash only their own VM."""
 
+import dataclasses
 import os
 import re
 
@@ -42,28 +43,62 @@ def stats(con, name):
     return lines[0], counts
 
 
+DEBUG_EXIT_0 = "debug-exit: the guest wrote 0x0 to port 0xf4"
+ALL = ("qemu-bios", "bochs-svm-2", "bochs-vmx")
+SVM_VMX = ("qemu-bios", "bochs-vmx")
+
+
+@dataclasses.dataclass(frozen=True)
+class Guest:
+    config: str          # in tests/configs
+    vm: str
+    passes: int          # PASS lines the guest prints
+    end: str             # why the VM stops
+    counts: dict         # exit counters `stats` must show
+    lines: tuple = ()    # more console lines that must appear
+    io_extra: int = None # I/O exits beyond one per console byte
+
+
+GUESTS = {
+    "raw32": Guest("guest-hello32.yaml", "hello", 6, DEBUG_EXIT_0,
+                   {"cpuid": 4, "shutdown": 0, "npf": 0},
+                   ("SUMMARY: done",), io_extra=2),  # one IN, the exit OUT
+    "raw64": Guest("guest-hello64.yaml", "hello64", 4, DEBUG_EXIT_0,
+                   {"shutdown": 0, "npf": 0}, ("SUMMARY: done",)),
+    "hypercalls": Guest("guest-hcall32.yaml", "hcall", 5,
+                        "hypercall stop, code 0x42", {"hypercall": 6},
+                        ("written by hypercall",)),
+    "msr": Guest("guest-msr32.yaml", "msr", 4, DEBUG_EXIT_0, {"msr": 4},
+                 ("SUMMARY: done",)),
+}
+CASES = [(g, s) for g in ("raw32", "raw64") for s in ALL] + \
+        [(g, s) for g in ("hypercalls", "msr") for s in SVM_VMX]
+
+
 @BOOT
-@pytest.mark.parametrize("setup", ["qemu-bios", "bochs-svm-2", "bochs-vmx"])
-def test_raw32_guest_passes(setup):
-    with booted(setup, logname=f"guest-hello-{setup}",
-                config=os.path.join(CFG, "guest-hello32.yaml")) as con:
+@pytest.mark.parametrize("guest,setup", CASES)
+def test_guest_passes(guest, setup):
+    """raw32 and raw64 boot, the hypercall ABI, the MSR policy."""
+    g = GUESTS[guest]
+    with booted(setup, logname=f"guest-{g.vm}-{setup}",
+                config=os.path.join(CFG, g.config)) as con:
         con.require(full=True)
-        state, reason = start_and_wait(con, "hello")
+        state, reason = start_and_wait(con, g.vm)
         log = "\n".join(con.run("log"))
-        passes = re.findall(r"vm 'hello' console: PASS: (.*)", log)
-        assert len(passes) == 6, log
+        passes = re.findall(rf"vm '{g.vm}' console: PASS: (.*)", log)
+        assert len(passes) == g.passes, log
         assert "console: FAIL" not in log
-        assert "console: SUMMARY: done" in log
-        assert (state, reason) == ("stopped", "debug-exit: the guest wrote "
-                                   "0x0 to port 0xf4")
-        head, counts = stats(con, "hello")
-        assert head.startswith("vm 'hello': stopped"), head
-        assert counts["cpuid"] == 4, counts
-        # one exit per byte written, one IN, the debug-exit OUT
-        assert counts["io"] == counts["console"] + 2, counts
-        assert counts["shutdown"] == counts["npf"] == 0, counts
-        assert "error: cannot start 'hello': it is stopped" in \
-            con.run("start hello")[0]
+        for line in g.lines:
+            assert f"vm '{g.vm}' console: {line}" in log, line
+        assert (state, reason) == ("stopped", g.end)
+        head, counts = stats(con, g.vm)
+        assert head.startswith(f"vm '{g.vm}': stopped"), head
+        for kind, n in g.counts.items():
+            assert counts[kind] == n, (kind, counts)
+        if g.io_extra is not None:
+            assert counts["io"] == counts["console"] + g.io_extra, counts
+        assert f"error: cannot start '{g.vm}': it is stopped" in \
+            con.run(f"start {g.vm}")[0]
 
 
 @BOOT
@@ -124,50 +159,3 @@ def test_autostart():
         assert "vm 'auto' console: SUMMARY: done" in text
 
 
-@BOOT
-@pytest.mark.parametrize("setup", ["qemu-bios", "bochs-svm-2", "bochs-vmx"])
-def test_raw64_guest_passes(setup):
-    """raw64: long mode on the tables Lamina writes at 0x1000."""
-    with booted(setup, logname=f"guest-hello64-{setup}",
-                config=os.path.join(CFG, "guest-hello64.yaml")) as con:
-        con.require(full=True)
-        state, reason = start_and_wait(con, "hello64")
-        log = "\n".join(con.run("log"))
-        passes = re.findall(r"vm 'hello64' console: PASS: (.*)", log)
-        assert len(passes) == 4, log
-        assert "console: FAIL" not in log
-        assert (state, reason) == ("stopped", "debug-exit: the guest wrote "
-                                   "0x0 to port 0xf4")
-
-
-@BOOT
-@pytest.mark.parametrize("setup", ["qemu-bios", "bochs-vmx"])
-def test_hypercalls(setup):
-    """include/abi/hypercall.h through VMMCALL (AMD) and VMCALL (Intel)."""
-    with booted(setup, logname=f"guest-hcall-{setup}",
-                config=os.path.join(CFG, "guest-hcall32.yaml")) as con:
-        con.require(full=True)
-        state, reason = start_and_wait(con, "hcall")
-        log = "\n".join(con.run("log"))
-        assert len(re.findall(r"vm 'hcall' console: PASS: ", log)) == 5, log
-        assert "console: FAIL" not in log
-        assert "vm 'hcall' console: written by hypercall" in log
-        assert (state, reason) == ("stopped", "hypercall stop, code 0x42")
-        head, counts = stats(con, "hcall")
-        assert counts["hypercall"] == 6, counts
-
-
-@BOOT
-@pytest.mark.parametrize("setup", ["qemu-bios", "bochs-vmx"])
-def test_msr_policy(setup):
-    """Allowed MSR reads return; others raise #GP in the guest."""
-    with booted(setup, logname=f"guest-msr-{setup}",
-                config=os.path.join(CFG, "guest-msr32.yaml")) as con:
-        con.require(full=True)
-        state, reason = start_and_wait(con, "msr")
-        log = "\n".join(con.run("log"))
-        assert len(re.findall(r"vm 'msr' console: PASS: ", log)) == 4, log
-        assert "console: FAIL" not in log
-        assert state == "stopped", reason
-        head, counts = stats(con, "msr")
-        assert counts["msr"] == 4, counts
