@@ -21,7 +21,8 @@ KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,linker.ld \
 	-Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--build-id=none
 NASMFLAGS := -f elf64 -g -F dwarf -Iinclude/asm/
 
-KSRCS := $(wildcard boot/*.c kernel/*.c kernel/monitor/*.c mm/*.c drivers/*.c \
+KSRCS := $(wildcard boot/*.c kernel/*.c kernel/monitor/*.c kernel/vdev/*.c \
+	kernel/guest/*.c mm/*.c drivers/*.c \
 	lib/*.c vmx/*.c svm/*.c)
 KASMS := $(wildcard boot/*.asm kernel/*.asm svm/*.asm vmx/*.asm)
 KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.asm=$(BUILD)/k/%.asm.o)
@@ -61,8 +62,8 @@ $(BUILD)/lamina-stripped.elf: $(BUILD)/lamina.elf
 # ---------------------------------------------------------------- host tools
 # lamina-cfg shares the blob validator and CRC with the hypervisor.
 LAMINA_CFG_SRCS := $(wildcard tools/lamina-cfg/*.c) kernel/config_check.c \
-	kernel/config_check_dev.c \
-	lib/crc32.c lib/util.c
+	kernel/config_check_dev.c kernel/config_check_boot.c \
+	kernel/guest/multiboot.c lib/crc32.c lib/util.c
 TOOLCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -Itools/lamina-cfg
 
 $(BUILD)/lamina-cfg: $(LAMINA_CFG_SRCS) $(wildcard tools/lamina-cfg/*.h) \

@@ -1,11 +1,14 @@
 /*
- * The physical local APIC, which Lamina keeps for itself: IPIs for start-up
- * and for stopping CPUs. xAPIC through its MMIO page; x2APIC through MSRs
+ * The physical local APIC, which Lamina keeps for itself: IPIs for start-up,
+ * kicks and stopping CPUs, and the timer that ends the time slices of the
+ * vCPU sharing the boot CPU with the monitor. xAPIC through its MMIO page; x2APIC through MSRs
  * when the firmware handed over a CPU already in x2APIC mode.
  */
 #define pr_fmt(fmt) "lapic: " fmt
 
+#include <lamina/kernel.h>
 #include <lamina/lapic.h>
+#include <lamina/printk.h>
 #include <lamina/x86.h>
 
 #define APIC_BASE_X2APIC (1ull << 10)
@@ -17,6 +20,13 @@
 #define LAPIC_SVR 0xf0
 #define LAPIC_ICR_LO 0x300
 #define LAPIC_ICR_HI 0x310
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_CUR 0x390
+#define LAPIC_TIMER_DIV 0x3e0
+#define LVT_MASKED (1u << 16)
+#define TIMER_DIV_16 0x3
+#define CALIBRATE_US 1000
 #define X2APIC_MSR(reg) (0x800 + ((reg) >> 4))
 
 #define SVR_ENABLE (1u << 8)
@@ -40,6 +50,33 @@ static void lapic_write(u32 reg, u32 val)
 		wrmsr(X2APIC_MSR(reg), val);
 	else
 		lapic_mmio[reg / 4] = val;
+}
+
+/*
+ * The legacy 8259 PICs: moved off the exception vectors (the BIOS leaves
+ * IRQ 0 at vector 8, where a timer tick would pass for a double fault) and
+ * masked. Lamina takes interrupts only from its local APIC; the boot CPU
+ * enables them while a vCPU halts or runs there.
+ */
+#define PIC1_CMD 0x20
+#define PIC1_DATA 0x21
+#define PIC2_CMD 0xa0
+#define PIC2_DATA 0xa1
+#define PIC_ICW1_INIT 0x11 /* edge, cascade, ICW4 follows */
+#define PIC_VECTOR_BASE 0x20
+
+void pic_disable(void)
+{
+	outb(PIC1_CMD, PIC_ICW1_INIT);
+	outb(PIC2_CMD, PIC_ICW1_INIT);
+	outb(PIC1_DATA, PIC_VECTOR_BASE);
+	outb(PIC2_DATA, PIC_VECTOR_BASE + 8);
+	outb(PIC1_DATA, 4); /* the slave on IRQ 2 */
+	outb(PIC2_DATA, 2);
+	outb(PIC1_DATA, 1); /* 8086 mode */
+	outb(PIC2_DATA, 1);
+	outb(PIC1_DATA, 0xff);
+	outb(PIC2_DATA, 0xff);
 }
 
 void lapic_init(void)
@@ -83,4 +120,36 @@ bool lapic_send_ipi(u32 dest, u32 icr_low)
 	while ((lapic_read(LAPIC_ICR_LO) & ICR_BUSY) && --spins)
 		cpu_relax();
 	return spins != 0;
+}
+
+/* Timer ticks per millisecond (divide by 16), measured against the TSC. */
+static u32 timer_ticks_per_ms;
+
+static void timer_calibrate(void)
+{
+	lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+	lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
+	udelay(CALIBRATE_US);
+	timer_ticks_per_ms = 0xffffffffu - lapic_read(LAPIC_TIMER_CUR);
+	lapic_write(LAPIC_TIMER_INIT, 0);
+	if (!timer_ticks_per_ms)
+		timer_ticks_per_ms = 1;
+	pr_info("timer: %u ticks per ms (divide by 16)\n", timer_ticks_per_ms);
+}
+
+void lapic_timer_oneshot(u8 vector, u32 us)
+{
+	if (!timer_ticks_per_ms)
+		timer_calibrate();
+	lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
+	lapic_write(LAPIC_LVT_TIMER, vector); /* one-shot, unmasked */
+	lapic_write(LAPIC_TIMER_INIT,
+		    (u32)MAX(1ull, (u64)timer_ticks_per_ms * us / 1000));
+}
+
+void lapic_timer_stop(void)
+{
+	lapic_write(LAPIC_TIMER_INIT, 0);
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
 }

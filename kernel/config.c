@@ -55,6 +55,8 @@ static unsigned int check_blob(const void *blob, size_t len)
 	for (unsigned int i = 0; i < bootinfo.nr_modules; i++) {
 		mods[i].name = bootinfo.modules[i].name;
 		mods[i].size = bootinfo.modules[i].end - bootinfo.modules[i].start;
+		/* The bytes too: the validator checks multiboot kernels. */
+		mods[i].data = (const void *)(uintptr_t)bootinfo.modules[i].start;
 	}
 	return cfg_validate(blob, len, &env, report, NULL);
 }

@@ -486,8 +486,9 @@ static void check_vm_boot(struct checker *c, const char *label,
 		      v->boot_kind == CFG_BOOT_LINUX;
 	const char *image = check_ref(c, label, "boot image", v->boot_image);
 	const char *initrd = check_ref(c, label, "initrd", v->initrd);
+	const char *cmdline = check_ref(c, label, "cmdline", v->cmdline);
+	const struct cfg_module *image_mod, *initrd_mod;
 
-	check_ref(c, label, "cmdline", v->cmdline);
 	if (!strcmp(kind, "?"))
 		cfgc_problem(c, "%s: boot kind %u is not valid", label,
 			     v->boot_kind);
@@ -501,8 +502,8 @@ static void check_vm_boot(struct checker *c, const char *label,
 	if (loader && v->boot_image == CFG_NONE)
 		cfgc_problem(c, "%s: boot kind %s needs a boot image", label,
 			     kind);
-	if (v->initrd != CFG_NONE && v->boot_kind != CFG_BOOT_LINUX)
-		cfgc_problem(c, "%s: an initrd needs boot kind linux (is %s)",
+	if (v->initrd != CFG_NONE && !loader)
+		cfgc_problem(c, "%s: an initrd needs boot kind multiboot or linux (is %s)",
 			     label, kind);
 	if (v->cmdline != CFG_NONE && !loader)
 		cfgc_problem(c, "%s: a command line needs boot kind multiboot or linux (is %s)",
@@ -513,8 +514,10 @@ static void check_vm_boot(struct checker *c, const char *label,
 			     label);
 	if (v->boot_kind >= CFG_BOOT_RAW32 && v->boot_kind <= CFG_BOOT_REAL16)
 		check_vm_entry(c, label, v);
-	check_module(c, label, "boot image", image);
-	check_module(c, label, "initrd", initrd);
+	image_mod = check_module(c, label, "boot image", image);
+	initrd_mod = check_module(c, label, "initrd", initrd);
+	if (v->boot_kind == CFG_BOOT_MULTIBOOT)
+		cfgc_check_multiboot(c, label, v, cmdline, image_mod, initrd_mod);
 }
 
 static void check_vms(struct checker *c)

@@ -113,6 +113,12 @@ void cfgc_vm_label(const struct checker *c, u32 i, char *buf, size_t size);
 void cfgc_rec_label(const struct checker *c, const char *what, u8 owner,
 		    u32 i, char *buf, size_t size);
 
+/* config_check_boot.c: boot kind multiboot; @kernel, @initrd may be NULL */
+void cfgc_check_multiboot(struct checker *c, const char *label,
+			  const struct cfg_vm *v, const char *cmdline,
+			  const struct cfg_module *kernel,
+			  const struct cfg_module *initrd);
+
 /* config_check_dev.c */
 void cfgc_check_device(struct checker *c, u32 i);
 void cfgc_check_vm_devices(struct checker *c, u32 vm);

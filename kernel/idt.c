@@ -8,6 +8,7 @@
 #include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lapic.h>
+#include <lamina/vcpu.h>
 #include <lamina/panic.h>
 #include <lamina/percpu.h>
 #include <lamina/printk.h>
@@ -109,6 +110,11 @@ void interrupt_dispatch(struct regs *r)
 		return;
 	if (r->vector == VEC_WAKE) { /* the work is in the mailbox */
 		lapic_eoi();
+		return;
+	}
+	if (r->vector == VEC_SLICE) {
+		lapic_eoi();
+		vcpu_slice_expired();
 		return;
 	}
 	/* Lamina runs with IF=0 and owns no interrupt sources yet. */

@@ -50,5 +50,9 @@ void percpu_load(struct percpu *pc)
 	lgdt(&p);
 	reload_segments();
 	ltr(SEL_TSS);
+	/* Guests may use XSAVE: XCR0, which VM entry does not switch, can
+	 * only be written with CR4.OSXSAVE set on the host. */
+	if (cpuid(1, 0).ecx & CPUID_1_ECX_XSAVE)
+		write_cr4(read_cr4() | CR4_OSXSAVE);
 	wrmsr(MSR_GS_BASE, (u64)(uintptr_t)pc);
 }

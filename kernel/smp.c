@@ -143,6 +143,7 @@ static void enumerate_cpus(void)
 
 void smp_init(void)
 {
+	pic_disable();
 	lapic_init();
 	smp_ready = true;
 	enumerate_cpus();

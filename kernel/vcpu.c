@@ -1,27 +1,22 @@
 /*
- * The shared vCPU layer: starting a VM's vCPU on its pCPU, the CPUID
- * policy, port I/O to the virtual devices the config gives the VM (a UART's
- * output and the debug-exit port), and stopping a VM with a reason.
+ * The shared vCPU layer: starting a VM's vCPUs on their pCPUs, the loop
+ * each runs there, requests and kicks from other CPUs (KVM's
+ * kvm_make_request / kvm_vcpu_kick), HLT, and stopping a VM with a reason.
+ * The exit handlers all vendors share are in vcpu_exits.c and vcpu_pio.c.
  */
 #define pr_fmt(fmt) "vm: " fmt
 
-#include <abi/hypercall.h>
 #include <lamina/config.h>
 #include <lamina/errno.h>
 #include <lamina/hv.h>
 #include <lamina/kernel.h>
+#include <lamina/lapic.h>
 #include <lamina/lib.h>
+#include <lamina/panic.h>
+#include <lamina/percpu.h>
 #include <lamina/printk.h>
 #include <lamina/vm.h>
 #include <lamina/x86.h>
-
-#define CPUID_1_ECX_VMX (1u << 5)
-#define CPUID_1_ECX_HYPERVISOR (1u << 31)
-#define CPUID_80000001_ECX_SVM (1u << 2)
-#define CPUID_HV_BASE 0x40000000u
-#define UART_THR 0
-#define UART_LSR 5
-#define UART_LSR_IDLE 0x60 /* transmitter empty, nothing received */
 
 const char *vcpu_exit_kind_name(enum vcpu_exit_kind k)
 {
@@ -33,204 +28,155 @@ const char *vcpu_exit_kind_name(enum vcpu_exit_kind k)
 	return (unsigned int)k < VCPU_EXIT_KINDS ? names[k] : "?";
 }
 
-/* The host's CPUID, less virtualisation, plus a hypervisor leaf. */
-void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, u32 out[4])
+void vcpu_make_request(struct vcpu *v, enum vcpu_request req)
 {
-	struct cpuid_regs r = { 0, 0, 0, 0 };
-
-	(void)v;
-	if (leaf == CPUID_HV_BASE) {
-		r.eax = CPUID_HV_BASE;
-		memcpy(&r.ebx, "Lami", 4);
-		memcpy(&r.ecx, "naHV", 4);
-		memcpy(&r.edx, "    ", 4);
-	} else if (leaf != 0x8000000a && (leaf & 0xf0000000u) != CPUID_HV_BASE) {
-		r = cpuid(leaf, subleaf);
-	}
-	if (leaf == 1) {
-		r.ecx &= ~CPUID_1_ECX_VMX;
-		r.ecx |= CPUID_1_ECX_HYPERVISOR;
-	}
-	if (leaf == 0x80000001)
-		r.ecx &= ~CPUID_80000001_ECX_SVM;
-	out[0] = r.eax;
-	out[1] = r.ebx;
-	out[2] = r.ecx;
-	out[3] = r.edx;
+	__atomic_or_fetch(&v->requests, 1ul << req, __ATOMIC_RELEASE);
 }
 
+/*
+ * Make @v's pCPU look at its requests: in the guest, the IPI forces an
+ * exit (SVM intercepts INTR; VMX exits on external interrupts); halted in
+ * vcpu_halt(), it ends the HLT; in Lamina's own code it is a no-op. The
+ * loop tests the requests with interrupts off right before each entry,
+ * and a kick that lands after that test stays pending and makes the entry
+ * exit at once: no request is missed.
+ */
+void vcpu_kick(struct vcpu *v)
+{
+	if (v->pcpu != this_cpu()->index)
+		lapic_send_ipi(percpu[v->pcpu].apic_id, ICR_FIXED | VEC_WAKE);
+}
+
+/* Stop every other vCPU of the VM; the first stop's reason stays. */
 enum exit_action vcpu_stop(struct vcpu *v, bool crashed, const char *fmt, ...)
 {
 	struct vm *vm = v->vm;
 	va_list ap;
 
+	if (__atomic_exchange_n(&vm->stopping, true, __ATOMIC_ACQ_REL))
+		return EXIT_STOP_VM;
 	va_start(ap, fmt);
 	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 	va_end(ap);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i] == v)
+			continue;
+		vcpu_make_request(vm->vcpus[i], VCPU_REQ_STOP);
+		vcpu_kick(vm->vcpus[i]);
+	}
 	WRITE_ONCE(vm->state, crashed ? VM_CRASHED : VM_STOPPED);
 	printk(crashed ? LOG_ERR : LOG_INFO, pr_fmt("vm '%s' %s: %s\n"), vm->name,
 	       crashed ? "crashed" : "stopped", vm->stop_reason);
 	return EXIT_STOP_VM;
 }
 
-static void console_put(struct vm *vm, char c)
+/*
+ * HLT: sleep on this pCPU until a request (no virtual interrupt source
+ * exists yet, so nothing else can end the wait). STI's one-instruction
+ * shadow makes the kick that races with the test end the HLT instead.
+ * On the boot CPU the monitor must go on: the vCPU stays halted there and
+ * vcpu_bsp_poll() does not enter it again.
+ */
+enum exit_action vcpu_halt(struct vcpu *v, bool intr_on, u64 rip)
 {
-	vm->console_bytes++;
-	if (c != '\n' && c != '\r' && vm->console_len < sizeof(vm->console_line) - 1)
-		vm->console_line[vm->console_len++] = c;
-	if (c == '\n' || vm->console_len == sizeof(vm->console_line) - 1) {
-		vm->console_line[vm->console_len] = '\0';
-		pr_info("vm '%s' console: %s\n", vm->name, vm->console_line);
-		vm->console_len = 0;
-	}
-}
-
-/* The VM's device of @kind covering @port, if any. */
-static const struct cfg_device *device_at(const struct vm *vm, u32 kind,
-					  u16 port)
-{
-	const struct cfg_vm *c = vm->cfg;
-
-	for (u32 i = 0; i < c->nr_devices; i++) {
-		const struct cfg_device *d =
-			cfg_device_at(vm->blob, c->first_device + i);
-
-		if (d->kind == kind && port >= d->base && port < d->base + d->size)
-			return d;
-	}
-	return NULL;
-}
-
-static void uart_access(struct vm *vm, const struct cfg_device *d, u16 port,
-			bool in, u32 *val)
-{
-	unsigned int reg = port - (u16)d->base;
-
-	if (in)
-		*val = reg == UART_LSR ? UART_LSR_IDLE : 0;
-	else if (reg == UART_THR)
-		console_put(vm, (char)*val);
-}
-
-enum exit_action vcpu_pio(struct vcpu *v, u16 port, unsigned int size,
-			  bool in, u32 *val)
-{
-	struct vm *vm = v->vm;
-	const struct cfg_device *d;
-
-	if ((d = device_at(vm, CFG_DEV_UART, port))) {
-		uart_access(vm, d, port, in, val);
-		return EXIT_RESUME;
-	}
-	if (!in && device_at(vm, CFG_DEV_DEBUG_EXIT, port)) {
-		vm->exit_status = *val;
-		return vcpu_stop(v, false, "debug-exit: the guest wrote 0x%x to port 0x%x",
-				 *val, port);
-	}
-	/* Nothing there: reads float high, writes go nowhere. */
-	if (in)
-		*val = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+	if (!intr_on)
+		pr_warn("vm '%s' vCPU %u: HLT with interrupts off at rip 0x%llx: nothing can wake it\n",
+			v->vm->name, v->id, (unsigned long long)rip);
+	WRITE_ONCE(v->halted, true);
+	if (v->pcpu == 0)
+		return EXIT_TO_MONITOR;
+	while (!vcpu_has_requests(v))
+		__asm__ __volatile__("sti; hlt; cli" ::: "memory");
+	WRITE_ONCE(v->halted, false);
 	return EXIT_RESUME;
 }
 
-#define MSR_IA32_TSC 0x10
-#define MSR_IA32_MTRRCAP 0xfe
-#define MSR_IA32_MISC_ENABLE 0x1a0
-#define MISC_ENABLE_FAST_STRINGS 1
-
-bool vcpu_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
+/* Requests taken between runs. Returns true when the vCPU must end. */
+static bool vcpu_take_requests(struct vcpu *v)
 {
-	v->exits[VEXIT_MSR]++;
-	if (write)
-		return false;
-	switch (msr) {
-	case MSR_IA32_TSC:
-		*val = rdtsc();
-		return true;
-	case MSR_IA32_MTRRCAP:
-		*val = 0;
-		return true;
-	case MSR_IA32_MISC_ENABLE:
-		*val = MISC_ENABLE_FAST_STRINGS;
-		return true;
-	default:
-		return false;
-	}
+	unsigned long r = __atomic_exchange_n(&v->requests, 0, __ATOMIC_ACQ_REL);
+
+	return r & (1ul << VCPU_REQ_STOP);
 }
 
-/* Bytes written, or -HV_EINVAL (nothing written) for a bad buffer. */
-static u64 hc_console_write(struct vm *vm, u64 gpa, u64 len)
+/* On the vCPU's pCPU, before it first runs: its vendor and start state. */
+static int vcpu_enter_first(struct vcpu *v)
 {
-	u8 chunk[128]; /* on the stack: vCPUs of other VMs call this at once */
-	u8 probe;
+	int err = hv_ops->vcpu_load ? hv_ops->vcpu_load(v) : 0;
 
-	if (len > HC_CONSOLE_MAX || gpa + len < gpa ||
-	    (len && vm_read_gpa(vm, gpa + len - 1, &probe, 1)))
-		return (u64)-HV_EINVAL;
-	for (u64 done = 0; done < len;) {
-		u64 n = MIN(len - done, sizeof(chunk));
-
-		if (vm_read_gpa(vm, gpa + done, chunk, n))
-			return (u64)-HV_EINVAL;
-		for (u64 i = 0; i < n; i++)
-			console_put(vm, (char)chunk[i]);
-		done += n;
+	if (err) {
+		vcpu_stop(v, true, "vCPU %u: its %s state could not be loaded (%d)",
+			  v->id, hv_ops->name, err);
+		return err;
 	}
-	return len;
+	hv_ops->set_sregs(v, &v->boot_sregs);
+	hv_ops->set_regs(v, &v->boot_regs);
+	v->loaded = true;
+	return 0;
 }
 
-enum exit_action vcpu_hypercall(struct vcpu *v, u64 *rax)
+/* After its last run: nothing of it stays on the pCPU. */
+static void vcpu_leave_last(struct vcpu *v)
 {
-	struct vm *vm = v->vm;
-
-	v->exits[VEXIT_HYPERCALL]++;
-	switch (*rax) {
-	case HC_VERSION:
-		*rax = (HC_ABI_MAJOR << 16) | HC_ABI_MINOR;
-		return EXIT_RESUME;
-	case HC_VM_ID:
-		*rax = vm->id;
-		return EXIT_RESUME;
-	case HC_STOP:
-		vm->exit_status = (u32)v->gprs.rbx;
-		return vcpu_stop(v, false, "hypercall stop, code 0x%llx",
-				 (unsigned long long)v->gprs.rbx);
-	case HC_CONSOLE_WRITE:
-		*rax = hc_console_write(vm, v->gprs.rbx, v->gprs.rcx);
-		return EXIT_RESUME;
-	default:
-		*rax = (u64)-HV_ENOSYS;
-		return EXIT_RESUME;
-	}
+	if (v->loaded && hv_ops->vcpu_put)
+		hv_ops->vcpu_put(v);
+	if (read_cr4() & CR4_OSXSAVE) /* the next VM here starts at reset */
+		xsetbv(0, XCR0_X87);
+	__atomic_sub_fetch(&v->vm->vcpus_running, 1, __ATOMIC_RELEASE);
 }
 
-/* On the VM's pCPU, until the VM stops. */
+/* On the vCPU's pCPU (an AP), until its VM stops. */
 static void vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
-	enum exit_action a = hv_ops->vcpu_run(v);
 
-	if (a != EXIT_STOP_VM)
-		vcpu_stop(v, true, "vCPU loop ended with action %d", a);
+	if (!vcpu_enter_first(v)) {
+		while (hv_ops->vcpu_run(v) != EXIT_STOP_VM &&
+		       !vcpu_take_requests(v))
+			;
+	}
+	vcpu_leave_last(v);
 }
 
-/*
- * raw64: identity tables for the first 4 GiB on 2 MiB pages, at the place
- * include/abi/config.h documents (PML4, PDPT, then four PDs).
- */
-static int write_raw64_tables(struct vm *vm)
-{
-	static u64 t[CFG_RAW64_TABLES_SIZE / 8];
-	u64 base = CFG_RAW64_TABLES_GPA;
-	u64 *pml4 = t, *pdpt = t + 512, *pd = t + 1024;
+/* ------------------------------------------------- the boot CPU's vCPU */
 
-	memset(t, 0, sizeof(t));
-	pml4[0] = (base + 0x1000) | 3;
-	for (u64 i = 0; i < 4; i++)
-		pdpt[i] = (base + 0x2000 + i * 0x1000) | 3;
-	for (u64 i = 0; i < 4 * 512; i++)
-		pd[i] = (i << 21) | 0x83; /* present, writable, 2 MiB */
-	return vm_write_gpa(vm, base, t, sizeof(t));
+#define SLICE_US 2000
+
+static struct vcpu *bsp_vcpu;
+
+void vcpu_slice_expired(void)
+{
+	struct vcpu *v = READ_ONCE(bsp_vcpu);
+
+	if (v)
+		vcpu_make_request(v, VCPU_REQ_YIELD);
+}
+
+bool vcpu_bsp_poll(void)
+{
+	struct vcpu *v = READ_ONCE(bsp_vcpu);
+	enum exit_action a = EXIT_TO_MONITOR;
+
+	if (!v)
+		return false;
+	if (!v->loaded && vcpu_enter_first(v))
+		goto done;
+	/* A halted vCPU stays out until an event: requests only, for now. */
+	if (!READ_ONCE(v->halted)) {
+		bool own = hv_ops->set_slice && hv_ops->set_slice(v, SLICE_US);
+
+		if (!own)
+			lapic_timer_oneshot(VEC_SLICE, SLICE_US);
+		a = hv_ops->vcpu_run(v);
+		if (!own)
+			lapic_timer_stop();
+	}
+	if (!vcpu_take_requests(v) && a != EXIT_STOP_VM)
+		return true;
+done:
+	WRITE_ONCE(bsp_vcpu, NULL);
+	vcpu_leave_last(v);
+	return true;
 }
 
 static int refuse(char *why, size_t len, const char *fmt, const char *arg)
@@ -239,10 +185,64 @@ static int refuse(char *why, size_t len, const char *fmt, const char *arg)
 	return -HV_EOPNOTSUPP;
 }
 
+static void vcpus_free(struct vm *vm)
+{
+	while (vm->nr_vcpus) {
+		struct vcpu *v = vm->vcpus[--vm->nr_vcpus];
+
+		vm->vcpus[vm->nr_vcpus] = NULL;
+		hv_ops->vcpu_destroy(v);
+		objcache_free(&vcpu_cache, v);
+	}
+}
+
+/* One vCPU per pCPU the VM owns, in pCPU order, with its start state. */
+static int vcpus_create(struct vm *vm, char *why, size_t len)
+{
+	u64 cpus = vm->cpus;
+	int err;
+
+	while (cpus) {
+		unsigned int pcpu = (unsigned int)__builtin_ctzll(cpus);
+		struct vcpu *v = objcache_alloc(&vcpu_cache);
+
+		cpus &= cpus - 1;
+		if (!v)
+			return refuse(why, len, "%s", "out of memory for the vCPUs");
+		v->vm = vm;
+		v->id = vm->nr_vcpus;
+		v->pcpu = pcpu;
+		err = hv_ops->vcpu_create(v);
+		if (err) {
+			objcache_free(&vcpu_cache, v);
+			snprintf(why, len, "vCPU %u: the %s state could not be made (%d)",
+				 v->id, hv_ops->name, err);
+			return err;
+		}
+		vm->vcpus[vm->nr_vcpus++] = v;
+		err = vcpu_boot_state(v, why, len);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Start @v on its pCPU: posted to an AP, or taken in by the monitor's. */
+static int vcpu_launch(struct vcpu *v)
+{
+	__atomic_add_fetch(&v->vm->vcpus_running, 1, __ATOMIC_ACQ_REL);
+	if (v->pcpu == 0) {
+		WRITE_ONCE(bsp_vcpu, v);
+		return 0;
+	}
+	if (!smp_post(v->pcpu, vcpu_thread, v))
+		return 0;
+	__atomic_sub_fetch(&v->vm->vcpus_running, 1, __ATOMIC_ACQ_REL);
+	return -HV_EBUSY;
+}
+
 int vm_start(struct vm *vm, char *why, size_t len)
 {
-	unsigned int pcpu = (unsigned int)__builtin_ctzll(vm->cpus);
-	struct vcpu *v;
 	int err;
 
 	if (vm->state != VM_CREATED)
@@ -251,36 +251,33 @@ int vm_start(struct vm *vm, char *why, size_t len)
 	if (!hv_ops->vcpu_run)
 		return refuse(why, len, "running guests on %s is not implemented yet",
 			      hv_ops->long_name);
-	if (vm->cfg->boot_kind != CFG_BOOT_RAW32 &&
-	    vm->cfg->boot_kind != CFG_BOOT_RAW64)
-		return refuse(why, len, "boot kind %s cannot run yet (raw32 and raw64 can)",
-			      cfg_boot_kind_name(vm->cfg->boot_kind));
-	if (vm->cfg->boot_kind == CFG_BOOT_RAW64 && write_raw64_tables(vm))
-		return refuse(why, len, "%s", "no writable memory for the raw64 tables");
-	if (pcpu == 0)
-		return refuse(why, len, "%s: a VM on the boot CPU cannot run yet",
-			      "pCPU 0");
-	v = objcache_alloc(&vcpu_cache);
-	if (!v)
-		return refuse(why, len, "%s", "out of memory for the vCPU");
-	v->vm = vm;
-	v->pcpu = pcpu;
-	err = hv_ops->vcpu_create(v);
+	err = vcpus_create(vm, why, len);
 	if (err)
-		goto err_create;
-	vm->vcpu = v;
+		goto err_vcpus;
 	vm->state = VM_RUNNING;
-	err = smp_post(pcpu, vcpu_thread, v);
-	if (err)
-		goto err_post;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		err = vcpu_launch(vm->vcpus[i]);
+		if (!err)
+			continue;
+		snprintf(why, len, "pCPU %u cannot take vCPU %u (%d)",
+			 vm->vcpus[i]->pcpu, i, err);
+		if (i == 0)
+			goto err_launch;
+		/* Some vCPUs run: stop them as any stop would. */
+		vcpu_stop(vm->vcpus[i], true, "%s", why);
+		return 0;
+	}
 	return 0;
 
-err_post:
+err_launch:
 	vm->state = VM_CREATED;
-	vm->vcpu = NULL;
-	hv_ops->vcpu_destroy(v);
-err_create:
-	objcache_free(&vcpu_cache, v);
-	snprintf(why, len, "pCPU %u cannot take it (%d)", pcpu, err);
+err_vcpus:
+	vcpus_free(vm);
 	return err;
+}
+
+void vm_vcpus_free(struct vm *vm)
+{
+	BUG_ON(READ_ONCE(vm->vcpus_running));
+	vcpus_free(vm);
 }

@@ -43,6 +43,7 @@ int vm_create(const void *blob, const struct cfg_vm *cfg, struct vm **out)
 	err = vm_mem_create(vm);
 	if (err)
 		goto err_mem;
+	vm_devices_init(vm);
 	vm->state = VM_CREATED;
 	spin_lock(&vm_list_lock);
 	vm->id = next_vm_id++;
@@ -65,10 +66,7 @@ void vm_destroy(struct vm *vm)
 	spin_unlock(&vm_list_lock);
 	/* Only VMs that do not run are destroyed (hv_init's unwinding). */
 	BUG_ON(vm->state == VM_RUNNING);
-	if (vm->vcpu) {
-		hv_ops->vcpu_destroy(vm->vcpu);
-		objcache_free(&vcpu_cache, vm->vcpu);
-	}
+	vm_vcpus_free(vm);
 	vm_mem_destroy(vm);
 	pr_info("vm %u '%s' destroyed\n", vm->id, vm->name);
 	page_free(vm, VM_PAGES, PG_OWNER_VM);

@@ -84,16 +84,6 @@ static int protect_word(struct s2_table *t, const struct memslot *slot,
 	return 0;
 }
 
-static unsigned int bits_set(u64 bits)
-{
-	unsigned int n = 0;
-
-	/* Not __builtin_popcountll: without POPCNT it calls into libgcc. */
-	for (; bits; bits &= bits - 1)
-		n++;
-	return n;
-}
-
 s64 dirty_log_get_and_clear(struct s2_table *t, const struct memslot *slot,
 			    u64 *out)
 {

@@ -117,5 +117,10 @@ const struct vendor_ops svm_ops = {
 	.print_caps = svm_print_caps,
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_destroy = svm_vcpu_destroy,
+	.vcpu_load = svm_vcpu_load,
+	.get_regs = svm_get_regs,
+	.set_regs = svm_set_regs,
+	.get_sregs = svm_get_sregs,
+	.set_sregs = svm_set_sregs,
 	.vcpu_run = svm_vcpu_run,
 };

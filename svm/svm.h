@@ -28,6 +28,12 @@ void svm_decode_caps(struct hv_caps *caps);
 /* svm_vcpu.c, wired into svm_ops */
 int svm_vcpu_create(struct vcpu *v);
 void svm_vcpu_destroy(struct vcpu *v);
+int svm_vcpu_load(struct vcpu *v);
+void svm_get_regs(struct vcpu *v, struct vcpu_regs *r);
+void svm_set_regs(struct vcpu *v, const struct vcpu_regs *r);
+void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *s);
+void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *s);
+/* svm_exit.c */
 enum exit_action svm_vcpu_run(struct vcpu *v);
 
 #define SVM_NR_CAPS_FIELDS 4

@@ -164,5 +164,12 @@ const struct vendor_ops vmx_ops = {
 	.print_caps = vmx_print_caps,
 	.vcpu_create = vmx_vcpu_create,
 	.vcpu_destroy = vmx_vcpu_destroy,
+	.vcpu_load = vmx_vcpu_load,
+	.vcpu_put = vmx_vcpu_put,
+	.get_regs = vmx_get_regs,
+	.set_regs = vmx_set_regs,
+	.get_sregs = vmx_get_sregs,
+	.set_sregs = vmx_set_sregs,
+	.set_slice = vmx_set_slice,
 	.vcpu_run = vmx_vcpu_run,
 };

@@ -87,9 +87,30 @@ int vmx_compute_config(const struct hv_caps *caps, struct vmx_config *cfg,
 /* The controls hardware_setup computed (vmx.c). */
 extern struct vmx_config vmx_config;
 
+static inline u64 vmread(u64 field)
+{
+	u64 v;
+
+	__asm__ __volatile__("vmread %1, %0" : "=rm"(v) : "r"(field) : "cc");
+	return v;
+}
+
+static inline void vmwrite(u64 field, u64 v)
+{
+	__asm__ __volatile__("vmwrite %1, %0" ::"r"(field), "rm"(v) : "cc");
+}
+
 /* vmx_vcpu.c, wired into vmx_ops */
 int vmx_vcpu_create(struct vcpu *v);
 void vmx_vcpu_destroy(struct vcpu *v);
+int vmx_vcpu_load(struct vcpu *v);
+void vmx_vcpu_put(struct vcpu *v);
+void vmx_get_regs(struct vcpu *v, struct vcpu_regs *r);
+void vmx_set_regs(struct vcpu *v, const struct vcpu_regs *r);
+void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *s);
+void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *s);
+bool vmx_set_slice(struct vcpu *v, u32 us);
+/* vmx_exit.c */
 enum exit_action vmx_vcpu_run(struct vcpu *v);
 
 /* Name of a VM-instruction error number (SDM vol. 3, 31.4). */

@@ -12,6 +12,11 @@
 struct cfg_module {
 	const char *name;
 	u64 size;
+	/*
+	 * Its @size bytes, or NULL when they are not at hand: then what only
+	 * the contents tell (a multiboot kernel's header) is not checked.
+	 */
+	const void *data;
 };
 
 /* What the validator may check beyond the blob itself. */

@@ -7,6 +7,7 @@
 #define HV_EIO 5
 #define HV_E2BIG 7
 #define HV_ENOMEM 12
+#define HV_EFAULT 14
 #define HV_EBUSY 16
 #define HV_EEXIST 17
 #define HV_ENODEV 19

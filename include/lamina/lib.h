@@ -27,6 +27,16 @@ int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 /* Copy at most size-1 bytes and always terminate (when size > 0). */
 size_t strlcpy_hv(char *dst, const char *src, size_t size);
 
+/* Bits set in @x (no popcount instruction assumed: a libgcc call otherwise). */
+static inline unsigned int bits_set(u64 x)
+{
+	unsigned int n = 0;
+
+	for (; x; x &= x - 1)
+		n++;
+	return n;
+}
+
 static inline const char *yes_no(bool b)
 {
 	return b ? "yes" : "no";

@@ -1,7 +1,10 @@
 /*
- * The vendor-neutral vCPU layer: a vCPU pinned to its pCPU, its general
- * registers, the exit actions handlers return, and the shared handlers
- * (CPUID policy, port I/O to virtual devices) that vmx/ and svm/ call.
+ * The vendor-neutral vCPU layer: a vCPU pinned to its pCPU, its registers
+ * in one form both vendors convert to and from (KVM's kvm_regs and
+ * kvm_sregs), requests and kicks from other CPUs (kvm_make_request,
+ * kvm_vcpu_kick), the exit actions handlers return, and the shared
+ * handlers (CPUID policy, port I/O to virtual devices, MSRs, hypercalls)
+ * that vmx/ and svm/ call.
  */
 #ifndef LAMINA_VCPU_H
 #define LAMINA_VCPU_H
@@ -25,6 +28,51 @@ struct guest_gprs {
 	u64 rax;
 };
 
+/* General registers with RSP, RIP and RFLAGS (KVM_GET_REGS). */
+struct vcpu_regs {
+	struct guest_gprs g;
+	u64 rsp, rip, rflags;
+};
+
+/* Segment registers in the order of the VMX guest-state fields. */
+enum vcpu_seg_index {
+	VSEG_ES, VSEG_CS, VSEG_SS, VSEG_DS, VSEG_FS, VSEG_GS, VSEG_LDTR, VSEG_TR,
+	VSEG_COUNT,
+};
+
+/*
+ * One segment register with its hidden part. @attr is the VMCB's 12-bit
+ * form: type, S, DPL, P in bits 7:0, then AVL, L, D/B, G in bits 11:8
+ * (descriptor bits 40-47 and 52-55). 0 means unusable (a null selector).
+ */
+struct vcpu_seg {
+	u64 base;
+	u32 limit;
+	u16 sel;
+	u16 attr;
+};
+
+#define VSEG_ATTR_CODE16 0x09b /* present, code, read, accessed */
+#define VSEG_ATTR_DATA16 0x093 /* present, data, write, accessed */
+#define VSEG_ATTR_CODE32 0xc9b
+#define VSEG_ATTR_DATA32 0xc93
+#define VSEG_ATTR_CODE64 0xa9b /* L=1, D=0 */
+#define VSEG_ATTR_TSS32 0x08b  /* busy 32-bit TSS */
+#define VSEG_ATTR_L (1u << 9)
+#define VSEG_ATTR_DB (1u << 10)
+
+struct vcpu_dtable {
+	u64 base;
+	u16 limit;
+};
+
+/* Segments, descriptor tables and control registers (KVM_GET_SREGS). */
+struct vcpu_sregs {
+	struct vcpu_seg seg[VSEG_COUNT];
+	struct vcpu_dtable gdt, idt;
+	u64 cr0, cr2, cr3, cr4, efer;
+};
+
 #define VCPU_EXIT_KINDS 8
 enum vcpu_exit_kind {
 	VEXIT_CPUID,
@@ -37,18 +85,42 @@ enum vcpu_exit_kind {
 	VEXIT_OTHER,
 };
 
+/* Requests another CPU makes of a vCPU (bits of vcpu.requests). */
+enum vcpu_request {
+	VCPU_REQ_STOP,   /* leave the run loop: the VM is stopping */
+	VCPU_REQ_YIELD,  /* boot CPU: the slice is over, serve the monitor */
+};
+
 struct vcpu {
 	struct vm *vm;
-	unsigned int id;   /* within the VM */
+	unsigned int id;   /* within the VM: CPUID's initial APIC ID */
 	unsigned int pcpu; /* the physical CPU it is pinned to */
 	struct guest_gprs gprs;
 	void *vendor;      /* the VMCB or VMCS page */
 	bool launched;     /* VMX: VMLAUNCH done, VMRESUME next */
+	bool running;      /* its thread is on the pCPU (set by the caller) */
+	bool halted;       /* waiting in HLT for an event */
+	bool loaded;       /* boot CPU: vcpu_load and the start state done */
+	u64 slice_end;     /* boot CPU, VMX: the TSC when its slice ends */
+	unsigned long requests; /* enum vcpu_request bits, set from any CPU */
 	u64 exits[VCPU_EXIT_KINDS];
 	u64 exit_code;     /* raw reason of the last exit, for reports */
+	/* The state it starts in (vcpu_boot.c), loaded on its pCPU. */
+	struct vcpu_regs boot_regs;
+	struct vcpu_sregs boot_sregs;
 };
 
 const char *vcpu_exit_kind_name(enum vcpu_exit_kind k);
+
+/* Ask @v to do @req at its next exit, and make that exit happen soon. */
+void vcpu_make_request(struct vcpu *v, enum vcpu_request req);
+void vcpu_kick(struct vcpu *v);
+
+/* Vendor run loops test this before each entry: leave when true. */
+static inline bool vcpu_has_requests(const struct vcpu *v)
+{
+	return __atomic_load_n(&v->requests, __ATOMIC_ACQUIRE) != 0;
+}
 
 /* Shared exit handling (kernel/vcpu.c). */
 void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, u32 out[4]);
@@ -58,6 +130,23 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, u32 out[4]);
  */
 enum exit_action vcpu_pio(struct vcpu *v, u16 port, unsigned int size,
 			  bool in, u32 *val);
+
+/* What the vendor tells the string I/O emulation (INS/OUTS). */
+struct vcpu_pio_string {
+	u16 port;
+	u8 size;          /* 1, 2, 4 */
+	bool in;
+	bool rep;
+};
+/*
+ * Emulate one INS/OUTS (REP or not) with @regs/@sregs the vCPU's state at
+ * the instruction. Updates RSI/RDI/RCX in @regs and sets *@done when the
+ * instruction completed (the vendor then moves RIP past it; otherwise it
+ * runs again for the rest of the count). Faults stop the VM.
+ */
+enum exit_action vcpu_pio_string(struct vcpu *v, const struct vcpu_pio_string *io,
+				 struct vcpu_regs *regs,
+				 const struct vcpu_sregs *sregs, bool *done);
 /*
  * RDMSR/WRMSR of @msr (for a write, *@val is the value; for a read it
  * receives it). Returns false when the MSR is not allowed: the vendor code
@@ -65,14 +154,35 @@ enum exit_action vcpu_pio(struct vcpu *v, u16 port, unsigned int size,
  * MTRR capabilities (no MTRRs); nothing can be written yet.
  */
 bool vcpu_msr(struct vcpu *v, u32 msr, bool write, u64 *val);
+/* XSETBV: false (the vendor injects #GP) unless XCR0 and a value the host
+ * supports and the architecture allows. */
+bool vcpu_xsetbv(struct vcpu *v, u32 index, u64 val);
 
 /*
  * A VMCALL/VMMCALL (include/abi/hypercall.h): *@rax holds the call number
  * and receives the result; the arguments are the vCPU's RBX, RCX, RDX.
  */
 enum exit_action vcpu_hypercall(struct vcpu *v, u64 *rax);
+/*
+ * HLT: wait on this pCPU until an event or a request. With interrupts off
+ * nothing but a request can end the wait: that is logged once.
+ */
+enum exit_action vcpu_halt(struct vcpu *v, bool intr_on, u64 rip);
 /* Stop the VM and say why (debug-exit, crash, unhandled exit). */
 enum exit_action vcpu_stop(struct vcpu *v, bool crashed, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * The boot CPU shares its time between the monitor and at most one vCPU:
+ * the monitor calls vcpu_bsp_poll() whenever it has nothing to do, which
+ * runs that vCPU for one slice (the local APIC timer ends it: its
+ * interrupt makes the guest exit and calls vcpu_slice_expired()).
+ * Returns whether a vCPU ran.
+ */
+bool vcpu_bsp_poll(void);
+void vcpu_slice_expired(void);
+
+/* kernel/vcpu_boot.c: the start state of @v for its VM's boot kind. */
+int vcpu_boot_state(struct vcpu *v, char *why, size_t len);
 
 #endif

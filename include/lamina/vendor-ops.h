@@ -20,5 +20,25 @@ VENDOR_OP(REQUIRED, void, print_caps, (const struct hv_caps *caps, hv_print_fn p
 /* A vCPU's vendor state (VMCB or VMCS), set up for its VM's boot kind. */
 VENDOR_OP(OPTIONAL, int, vcpu_create, (struct vcpu *v))
 VENDOR_OP(OPTIONAL, void, vcpu_destroy, (struct vcpu *v))
-/* Run the vCPU on this CPU until a handler says anything but resume. */
+/*
+ * On the vCPU's pCPU, before its first run (VMX: make the VMCS current and
+ * fill its controls and host state) and after its last (VMX: VMCLEAR).
+ */
+VENDOR_OP(OPTIONAL, int, vcpu_load, (struct vcpu *v))
+VENDOR_OP(OPTIONAL, void, vcpu_put, (struct vcpu *v))
+/* Registers in the vendor-neutral form; on the vCPU's pCPU, loaded. */
+VENDOR_OP(OPTIONAL, void, get_regs, (struct vcpu *v, struct vcpu_regs *r))
+VENDOR_OP(OPTIONAL, void, set_regs, (struct vcpu *v, const struct vcpu_regs *r))
+VENDOR_OP(OPTIONAL, void, get_sregs, (struct vcpu *v, struct vcpu_sregs *s))
+VENDOR_OP(OPTIONAL, void, set_sregs, (struct vcpu *v, const struct vcpu_sregs *s))
+/*
+ * Boot CPU only: end the next run after @us of guest time with the CPU's
+ * own timer (VMX preemption timer); false when there is none, and the
+ * local APIC timer serves.
+ */
+VENDOR_OP(OPTIONAL, bool, set_slice, (struct vcpu *v, u32 us))
+/*
+ * Run the vCPU on this CPU until a handler says anything but resume, or a
+ * request is pending (then EXIT_TO_MONITOR).
+ */
 VENDOR_OP(OPTIONAL, enum exit_action, vcpu_run, (struct vcpu *v))

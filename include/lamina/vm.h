@@ -12,7 +12,10 @@
 #include <lamina/objcache.h>
 #include <lamina/stage2.h>
 
+#include <lamina/fw_cfg.h>
+#include <lamina/spinlock.h>
 #include <lamina/vcpu.h>
+#include <lamina/vuart.h>
 
 enum vm_state {
 	VM_CREATED, /* memory built, not running */
@@ -20,6 +23,16 @@ enum vm_state {
 	VM_PAUSED,
 	VM_STOPPED,
 	VM_CRASHED,
+};
+
+/* What the VM's guest sees besides memory (kernel/vcpu_pio.c). */
+struct vm_devices {
+	spinlock_t lock;         /* vCPUs and the monitor use them at once */
+	struct vuart uart;       /* its console; output kept for `console` */
+	struct fw_cfg fw_cfg;
+	char line[120];          /* guest output echoed to the log by lines */
+	unsigned int line_len;
+	u64 io_unclaimed;        /* port accesses nothing answered */
 };
 
 struct vm {
@@ -33,13 +46,13 @@ struct vm {
 	struct memslots slots;
 	struct s2_table s2;
 	u64 ram_bytes;             /* guest RAM allocated for it */
-	struct vcpu *vcpu;         /* one vCPU, on the VM's first pCPU */
+	unsigned int nr_vcpus;     /* one per pCPU it owns, once started */
+	struct vcpu *vcpus[CFG_MAX_CPUS];
+	unsigned int vcpus_running; /* threads still on their pCPUs */
+	bool stopping;             /* the first stop wins the reason */
 	u32 exit_status;           /* debug-exit value, once stopped by it */
 	char stop_reason[96];
-	/* The guest's UART output: the current line, printed when complete. */
-	char console_line[120];
-	unsigned int console_len;
-	u64 console_bytes;
+	struct vm_devices dev;
 };
 
 extern struct objcache vcpu_cache;
@@ -59,8 +72,17 @@ void vm_mem_destroy(struct vm *vm);
 int vm_write_gpa(struct vm *vm, u64 gpa, const void *data, u64 len);
 int vm_read_gpa(struct vm *vm, u64 gpa, void *buf, u64 len);
 
-/* kernel/vcpu.c: start a VM's vCPU on its pCPU */
+/* kernel/vcpu.c: start a VM's vCPUs on their pCPUs; free them once stopped */
 int vm_start(struct vm *vm, char *why, size_t len);
+void vm_vcpus_free(struct vm *vm);
+
+/* kernel/monitor/cmd_console.c: the VM whose console the monitor shows */
+extern struct vm *console_attached;
+
+/* kernel/vcpu_pio.c */
+void vm_devices_init(struct vm *vm);
+/* Guest console output that bypasses the UART's registers (hypercalls). */
+void vm_console_write(struct vm *vm, const char *s, u64 n);
 
 /* kernel/config.c: the config step of hv_init() */
 int config_load(bool fail_after);

@@ -18,8 +18,12 @@
 #define CR0_PG (1ull << 31)
 #define CR4_PAE (1ull << 5)
 #define CR4_PGE (1ull << 7)
+#define CR4_OSXSAVE (1ull << 18)
+#define CPUID_1_ECX_XSAVE (1u << 26)
+#define XCR0_X87 (1ull << 0)
 
 #define RFLAGS_IF (1ull << 9)
+#define RFLAGS_DF (1ull << 10)
 
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;
@@ -33,6 +37,17 @@ static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
 			     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
 			     : "a"(leaf), "c"(subleaf));
 	return r;
+}
+
+static inline void wbinvd(void)
+{
+	__asm__ __volatile__("wbinvd" ::: "memory");
+}
+
+static inline void xsetbv(u32 index, u64 val)
+{
+	__asm__ __volatile__("xsetbv" ::"c"(index), "a"((u32)val),
+			     "d"((u32)(val >> 32)));
 }
 
 static inline u64 rdmsr(u32 msr)

@@ -159,7 +159,11 @@ int cmd_start(struct mon_ctx *ctx, int argc, char **argv)
 		mon_printf(ctx, "error: cannot start '%s': %s\r\n", vm->name, why);
 		return -1;
 	}
-	mon_printf(ctx, "vm '%s' started on pCPU %u\r\n", vm->name, vm->vcpu->pcpu);
+	/* One printf: a guest's log line must not land inside the reply. */
+	for (unsigned int i = 0, n = 0; i < vm->nr_vcpus && n < sizeof(why); i++)
+		n += snprintf(why + n, sizeof(why) - n, "%s %u", i ? "," : "",
+			      vm->vcpus[i]->pcpu);
+	mon_printf(ctx, "vm '%s' started on pCPU%s\r\n", vm->name, why);
 	return 0;
 }
 
@@ -172,12 +176,20 @@ int cmd_stats(struct mon_ctx *ctx, int argc, char **argv)
 		return -1;
 	mon_printf(ctx, "vm '%s': %s%s%s\r\n", vm->name, vm_state_name(vm->state),
 		   vm->stop_reason[0] ? ": " : "", vm->stop_reason);
-	if (!vm->vcpu)
+	if (!vm->nr_vcpus)
 		return 0;
-	for (int k = 0; k < VCPU_EXIT_KINDS; k++)
+	for (int k = 0; k < VCPU_EXIT_KINDS; k++) {
+		u64 n = 0;
+
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			n += READ_ONCE(vm->vcpus[i]->exits[k]);
 		mon_printf(ctx, "  %-10s %llu\r\n", vcpu_exit_kind_name(k),
-			   (unsigned long long)READ_ONCE(vm->vcpu->exits[k]));
-	mon_printf(ctx, "  console    %llu bytes\r\n",
-		   (unsigned long long)vm->console_bytes);
+			   (unsigned long long)n);
+	}
+	mon_printf(ctx, "  console    %llu bytes (%llu dropped)\r\n",
+		   (unsigned long long)READ_ONCE(vm->dev.uart.out_total),
+		   (unsigned long long)vuart_out_dropped(&vm->dev.uart));
+	mon_printf(ctx, "  unclaimed  %llu port accesses\r\n",
+		   (unsigned long long)READ_ONCE(vm->dev.io_unclaimed));
 	return 0;
 }

@@ -199,14 +199,24 @@ const struct mon_cmd monitor_commands[] = {
 	  "and memory type, or 'not mapped'.",
 	  2, 2, cmd_xlate },
 	{ "start", "VM", "run a VM (KVM_RUN)",
-	  "Starts the VM's vCPU on the VM's first pCPU. This release runs raw32\r\n"
-	  "and raw64 guests on VMX and SVM, on pCPUs other than 0; the UART output\r\n"
-	  "appears in the log as 'vm NAME console:' lines.",
+	  "Starts one vCPU on each pCPU the VM owns, all at once, in the mode\r\n"
+	  "its boot kind says (raw32, raw64, real16, multiboot). Its UART output\r\n"
+	  "appears in the log as 'vm NAME console:' lines; `console VM` shows\r\n"
+	  "it raw and lets you type to it. pCPU 0 cannot host a vCPU yet.",
 	  1, 1, cmd_start },
 	{ "stats", "VM", "a VM's state and exit counters",
-	  "The VM's state (and why it stopped), then how many exits of each\r\n"
-	  "kind its vCPU took, and how many bytes it wrote to its UART.",
+	  "The VM's state (and why it stopped), how many exits of each kind\r\n"
+	  "its vCPUs took (the debugfs counters of KVM), how many bytes it sent\r\n"
+	  "to its UART and how many of those the 4 KiB buffer dropped, and how\r\n"
+	  "many port accesses found no device.",
 	  1, 1, cmd_stats },
+	{ "console", "VM", "attach to a VM's serial port (Ctrl-] detaches)",
+	  "Connects this terminal to the VM's virtual 16550 UART: first the\r\n"
+	  "last 4 KiB of its output, then everything it prints; what you type\r\n"
+	  "goes to its receiver (bytes it has no room for are refused and\r\n"
+	  "counted). Ctrl-] (hold Ctrl, press ]) brings back the lamina> prompt;\r\n"
+	  "the VM keeps running either way.",
+	  1, 1, cmd_console },
 	{ "mem", "", "physical memory use by owner",
 	  "Usable RAM from the boot memory map, what is free, and what\r\n"
 	  "Lamina itself uses, by owner (image, page tables, per-CPU stacks).",

@@ -13,4 +13,7 @@ int cmd_xlate(struct mon_ctx *ctx, int argc, char **argv);
 int cmd_start(struct mon_ctx *ctx, int argc, char **argv);
 int cmd_stats(struct mon_ctx *ctx, int argc, char **argv);
 
+/* cmd_console.c */
+int cmd_console(struct mon_ctx *ctx, int argc, char **argv);
+
 #endif

@@ -8,6 +8,7 @@
 #include <lamina/monitor.h>
 #include <lamina/printk.h>
 #include <lamina/uart.h>
+#include <lamina/vcpu.h>
 #include <lamina/x86.h>
 
 #include "commands.h"
@@ -36,7 +37,9 @@ void monitor_run(void)
 		enum le_result r;
 
 		if (c < 0) {
-			cpu_relax();
+			/* Idle: the vCPU sharing this CPU gets a slice. */
+			if (!vcpu_bsp_poll())
+				cpu_relax();
 			continue;
 		}
 		r = le_feed(&editor, (u8)c);

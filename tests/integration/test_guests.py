@@ -1,6 +1,7 @@
 """Test guests running in VMs (tests/guests): raw32 and raw64 guests on AMD SVM
 (QEMU TCG, Bochs Ryzen) and Intel VMX (Bochs Skylake-X) report PASS lines
-on their UART and end through the debug-exit port; guests that
+on their UART and end through the debug-exit port (a Multiboot kernel
+too); guests that
 triple-fault or touch memory outside every slot crash only their own VM."""
 
 import dataclasses
@@ -28,7 +29,7 @@ def start_and_wait(con, name, timeout=60):
     con.type("version\r")
     con.expect(r"monitor protocol \d+[^\r\n]*\r\n")
     con.prompt()
-    assert re.search(rf"vm '{name}' started on pCPU \d+\r\n",
+    assert re.search(rf"vm '{name}' started on pCPU \d+(, \d+)*\r\n",
                      con.machine.transcript.text()), "no start reply"
     return ends
 
@@ -70,9 +71,11 @@ GUESTS = {
                         ("written by hypercall",)),
     "msr": Guest("guest-msr32.yaml", "msr", 4, DEBUG_EXIT_0, {"msr": 4},
                  ("SUMMARY: done",)),
+    "multiboot": Guest("guest-multiboot.yaml", "mb", 16, DEBUG_EXIT_0,
+                       {"shutdown": 0, "npf": 0}, ("SUMMARY: done",)),
 }
 CASES = [(g, s) for g in ("raw32", "raw64") for s in ALL] + \
-        [(g, s) for g in ("hypercalls", "msr") for s in SVM_VMX]
+        [(g, s) for g in ("hypercalls", "msr", "multiboot") for s in SVM_VMX]
 
 
 @BOOT

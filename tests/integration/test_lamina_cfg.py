@@ -28,7 +28,7 @@ VM = struct.Struct("<IIQIIIIIIQIIII6I")
 REGION = struct.Struct("<QQII2I")
 DEVICE = struct.Struct("<IIQQQ2I")
 NONE = 0xffffffff
-BOOT_RAW32, BOOT_RAW64, BOOT_REAL16 = 1, 2, 3
+BOOT_RAW32, BOOT_RAW64, BOOT_REAL16, BOOT_MULTIBOOT = 1, 2, 3, 4
 CRASH_STOP, CRASH_RESTART, CRASH_DUMP = 1, 2, 3
 DEV_UART, DEV_DEBUG_EXIT, DEV_PIO, DEV_MMIO = 1, 2, 3, 4
 MEM_READONLY, MEM_LOG_DIRTY = 1, 2
@@ -152,16 +152,28 @@ def test_defaults(tmp_path):
                              (DEV_MMIO, 0, 0xfed00000, 0x1000, 0xfed00000)]
 
 
-@pytest.mark.parametrize("cfg", [DEMO, MULTI, "tests/configs/boot-2cpu.yaml"])
-def test_check_accepts_and_writes_nothing(cfg):
+MULTIBOOT = "tests/configs/guest-multiboot.yaml"
+
+
+@pytest.fixture(scope="module")
+def mb32():
+    """The multiboot test guest the config MULTIBOOT names."""
+    subprocess.run(["make", "build/guests/mb32.bin"], cwd=REPO, check=True,
+                   capture_output=True)
+
+
+@pytest.mark.parametrize("cfg", [DEMO, MULTI, "tests/configs/boot-2cpu.yaml",
+                                 MULTIBOOT])
+def test_check_accepts_and_writes_nothing(cfg, mb32):
     before = set(os.listdir(os.path.join(REPO, os.path.dirname(cfg))))
     r = run("--check", cfg)
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
     assert set(os.listdir(os.path.join(REPO, os.path.dirname(cfg)))) == before
 
 
-@pytest.mark.parametrize("cfg", [DEMO, MULTI, "tests/configs/boot-2cpu.yaml"])
-def test_dump_round_trip(cfg, tmp_path):
+@pytest.mark.parametrize("cfg", [DEMO, MULTI, "tests/configs/boot-2cpu.yaml",
+                                 MULTIBOOT])
+def test_dump_round_trip(cfg, tmp_path, mb32):
     first = compile_ok(cfg, tmp_path / "first.bin")
     r = run("--dump", str(tmp_path / "first.bin"))
     assert r.returncode == 0, r.stderr
@@ -197,10 +209,26 @@ vms:
 """
 
 
+def multiboot_kernel(paddr=0x100000):
+    """A Multiboot v1 ELF32 kernel: one 4 KiB segment at paddr, entered at
+    its start, as the validator checks it (kernel/guest/multiboot.c)."""
+    b = bytearray(0x1100)
+    b[0:16] = b"\x7fELF\x01\x01\x01" + bytes(9)
+    struct.pack_into("<HHIIIIIHHHHHH", b, 16, 2, 3, 1, paddr, 52, 0, 0,
+                     52, 32, 1, 0, 0, 0)
+    struct.pack_into("<8I", b, 52, 1, 0x1000, paddr, paddr, 0x100, 0x1000,
+                     5, 0x1000)
+    magic, flags = 0x1badb002, 3
+    struct.pack_into("<3I", b, 0x80, magic, flags,
+                     -(magic + flags) & 0xffffffff)
+    return bytes(b)
+
+
 def images_dir(tmp_path, sub="."):
     d = tmp_path / sub
     (d / "img").mkdir(parents=True)
-    (d / "img" / "bzImage").write_bytes(b"K" * 5000)
+    # The mb VM boots it too: a multiboot kernel (linux takes any bytes).
+    (d / "img" / "bzImage").write_bytes(multiboot_kernel())
     (d / "img" / "initrd.img").write_bytes(b"I" * 100)
     (d / "img" / "rom.bin").write_bytes(b"R" * 4096)
     return d
@@ -258,7 +286,7 @@ def test_same_basename_of_two_files_is_an_error(tmp_path):
 
 
 def test_same_file_twice_is_one_module(tmp_path):
-    (tmp_path / "k.bin").write_bytes(b"x")
+    (tmp_path / "k.bin").write_bytes(multiboot_kernel(0x20000))
     (tmp_path / "c.yaml").write_text(
         "vms:\n"
         "  - {name: one, cpus: [1], memory: [{gpa: 0, size: 1M}],\n"
@@ -283,6 +311,83 @@ def test_image_larger_than_its_region(tmp_path):
     assert "c.yaml:6:9: vms[0].memory[1]: vm 'one' (vm 0) region 1: " \
         "image 'big.bin' is 8192 bytes, more than the region's 0x1000" \
         in r.stderr
+
+
+def test_multiboot_guest_config(tmp_path, mb32):
+    cfg = decode(compile_ok(MULTIBOOT, tmp_path / "mb.bin"))
+    (vm,) = cfg["vms"]
+    assert (vm["name"], vm["kind"]) == ("mb", BOOT_MULTIBOOT)
+    assert vm["image"] == "mb32.bin" and vm["initrd"] == "mb-module.txt"
+    assert vm["cmdline"] == "mb32 check=1 text=hello"
+    assert vm["regions"] == [(0, 640 << 10, 0, None),
+                             (1 << 20, 15 << 20, 0, None)]
+    r = run("--modules", MULTIBOOT)
+    assert r.stdout.splitlines() == [
+        "mb32.bin tests/configs/../../build/guests/mb32.bin",
+        "mb-module.txt tests/configs/../guests/mb-module.txt"]
+
+
+MB_YAML = """\
+vms:
+  - name: mb
+    cpus: [1]
+    memory:
+%(memory)s
+    boot:
+      kind: multiboot
+      image: %(image)s
+%(more)s"""
+
+
+@pytest.mark.parametrize("memory,image,more,want", [
+    ("      - {gpa: 0, size: 16M}", "k.bin", "",
+     None),
+    ("      - {gpa: 0, size: 16M}", "k.bin", "      initrd: m.txt\n",
+     None),
+    ("      - {gpa: 0, size: 16M}", "junk.bin", "",
+     "8:14: vms[0].boot.image: vm 'mb' (vm 0): boot image 'junk.bin': "
+     "multiboot: no header in the first 8192 bytes"),
+    ("      - {gpa: 0, size: 1M}", "k.bin", "",
+     "8:14: vms[0].boot.image: vm 'mb' (vm 0): boot image 'k.bin': "
+     "segment [0x100000, 0x101000) is not inside writable regions of the "
+     "VM"),
+    ("      - {gpa: 0, size: 1M}\n"
+     "      - {gpa: 0x100000, size: 4K}", "k.bin", "      initrd: m.txt\n",
+     "10:15: vms[0].boot.initrd: vm 'mb' (vm 0): initrd 'm.txt' (5000 "
+     "bytes) goes after the kernel at [0x101000, 0x102388): not all "
+     "writable RAM below 4 GiB"),
+    ("      - {gpa: 0x10000, size: 16M}", "k.bin", "",
+     "7:13: vms[0].boot.kind: vm 'mb' (vm 0): boot kind multiboot needs a "
+     "writable region holding [0x8000, 0x10000) for the multiboot "
+     "information"),
+    ("      - {gpa: 0, size: 16M, flags: [readonly]}", "k.bin", "",
+     "7:13: vms[0].boot.kind: vm 'mb' (vm 0): boot kind multiboot needs a "
+     "writable region"),
+])
+def test_multiboot_checks(tmp_path, memory, image, more, want):
+    """The kernel's header and segments, its module and the information
+    area at 0x8000 are checked when the config is compiled."""
+    (tmp_path / "k.bin").write_bytes(multiboot_kernel())
+    (tmp_path / "junk.bin").write_bytes(b"K" * 9000)
+    (tmp_path / "m.txt").write_bytes(b"m" * 5000)
+    (tmp_path / "c.yaml").write_text(MB_YAML % dict(
+        memory=memory, image=image, more=more))
+    r = run("--check", "c.yaml", cwd=tmp_path)
+    if want is None:
+        assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    else:
+        assert r.returncode == 1 and "c.yaml:" + want in r.stderr, r.stderr
+
+
+def test_initrd_needs_a_loader_kind(tmp_path):
+    (tmp_path / "m.txt").write_bytes(b"m")
+    (tmp_path / "c.yaml").write_text(
+        "vms: [{name: a, cpus: [1], memory: [{gpa: 0, size: 1M}],"
+        " boot: {kind: raw32, initrd: m.txt}}]\n")
+    r = run("--check", "c.yaml", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "c.yaml:1:86: vms[0].boot.initrd: only boot kinds multiboot " \
+        "and linux take one" in r.stderr, r.stderr
 
 
 # ---------------------------------------------------------------- mistakes

@@ -16,3 +16,8 @@ UNIT_SRCS_test_memslot := mm/memslot.c
 UNIT_SRCS_test_stage2 := mm/stage2.c mm/dirty_log.c mm/memslot.c
 UNIT_SRCS_test_config := kernel/config_check.c kernel/config_check_dev.c \
 	lib/crc32.c lib/util.c
+UNIT_SRCS_test_vuart := kernel/vdev/vuart.c
+UNIT_SRCS_test_fw_cfg := kernel/vdev/fw_cfg.c
+UNIT_SRCS_test_config += kernel/config_check_boot.c kernel/guest/multiboot.c
+UNIT_SRCS_test_multiboot1 := kernel/guest/multiboot.c
+UNIT_SRCS_test_guest_walk := mm/guest_walk.c

@@ -45,8 +45,8 @@ static void collect(void *ctx, const char *problem)
 }
 
 static const struct cfg_module machine_modules[] = {
-	{ "web.bin", 64 * KiB }, { "bzImage", 8 * MiB },
-	{ "initrd.img", 16 * MiB }, { "kernel.elf", 1 * MiB },
+	{ "web.bin", 64 * KiB, NULL }, { "bzImage", 8 * MiB, NULL },
+	{ "initrd.img", 16 * MiB, NULL }, { "kernel.elf", 1 * MiB, NULL },
 };
 
 /* Lamina on a machine with pCPUs 0-4, VMX unrestricted guest, the modules. */
@@ -66,7 +66,7 @@ static const struct cfg_env env_no_real16 = {
 static const struct cfg_env env_4cpus = { .cpus_present = 0xf };
 
 static const struct cfg_module missing_modules[] = {
-	{ "web.bin", 16 * MiB }, { "kernel.elf", 1 * MiB },
+	{ "web.bin", 16 * MiB, NULL }, { "kernel.elf", 1 * MiB, NULL },
 };
 
 /* web.bin too large for its region; bzImage and initrd.img absent. */
@@ -74,6 +74,58 @@ static const struct cfg_env env_bad_modules = {
 	.modules_known = true, .modules = missing_modules,
 	.nr_modules = ARRAY_SIZE(missing_modules),
 };
+
+/*
+ * Multiboot kernels for the VM 'mboot' (16 MiB of RAM at 0), as the tool
+ * and Lamina hand them over: with their bytes. make_kernel() fills them.
+ */
+#define KERNEL_SIZE 0x2000
+static u8 k_good[KERNEL_SIZE], k_zero[KERNEL_SIZE], k_high[KERNEL_SIZE],
+	  k_low[KERNEL_SIZE];
+
+#define MB_ENV(env, image) \
+	static const struct cfg_module env##_mods[] = { \
+		{ "web.bin", 64 * KiB, NULL }, { "bzImage", 8 * MiB, NULL }, \
+		{ "initrd.img", 16 * MiB, NULL }, { "mod.txt", 100, NULL }, \
+		{ "kernel.elf", KERNEL_SIZE, image }, \
+	}; \
+	static const struct cfg_env env = { \
+		.cpus_present = 0x1f, .caps_known = true, .real16_ok = true, \
+		.modules_known = true, .modules = env##_mods, \
+		.nr_modules = ARRAY_SIZE(env##_mods), \
+	}
+
+MB_ENV(env_k_good, k_good);  /* loads at 1 MiB */
+MB_ENV(env_k_zero, k_zero);  /* no multiboot header */
+MB_ENV(env_k_high, k_high);  /* loads at 32 MiB, outside the VM's RAM */
+MB_ENV(env_k_low, k_low);    /* loads over the information at 0x8000 */
+
+static void put32(u8 *b, size_t off, u32 v);
+
+/* An ELF32 multiboot kernel: one segment of 0x2000 bytes at @paddr. */
+static void make_kernel(u8 *k, u32 paddr)
+{
+	static const u8 ident[16] = { 0x7f, 'E', 'L', 'F', 1, 1, 1 };
+	const u32 magic = 0x1badb002, flags = 3;
+
+	memset(k, 0, KERNEL_SIZE);
+	memcpy(k, ident, sizeof(ident));
+	put32(k, 16, 2 | 3 << 16);             /* executable, i386 */
+	put32(k, 20, 1);
+	put32(k, 24, paddr);                   /* entry */
+	put32(k, 28, 52);                      /* program headers */
+	put32(k, 40, 52 | 32 << 16);           /* ehsize, phentsize */
+	put32(k, 44, 1);                       /* phnum */
+	put32(k, 52, 1);                       /* PT_LOAD */
+	put32(k, 56, 0x1000);
+	put32(k, 60, paddr);
+	put32(k, 64, paddr);
+	put32(k, 68, 0x1000);
+	put32(k, 72, 0x2000);
+	put32(k, 0x100, magic);
+	put32(k, 0x104, flags);
+	put32(k, 0x108, -(magic + flags));
+}
 
 /* Room for a blob at the size limit, plus slack. */
 static u8 blob[CFG_MAX_SIZE + 8192];
@@ -362,6 +414,13 @@ SPEC(spec_raw64_tables_readonly, REG(R_WEB_RAM).flags = CFG_MEM_READONLY)
 SPEC(spec_real16_high, REG(R_RT_RAM).size = 2 * MiB;
      VM(VM_RT).entry = 1 * MiB)
 SPEC(spec_initrd_mb, VM(VM_MB).initrd = cfgb_str(s, "initrd.img"))
+SPEC(spec_initrd_small_mb, VM(VM_MB).initrd = cfgb_str(s, "mod.txt"))
+SPEC(spec_initrd_raw64, VM(VM_WEB).initrd = cfgb_str(s, "initrd.img"))
+SPEC(spec_mb_readonly, REG(R_MB_RAM).flags = CFG_MEM_READONLY)
+SPEC(spec_mb_ram_high, REG(R_MB_RAM).gpa = 16 * MiB)
+/* The kernel at 1 MiB straddles two regions: fine. */
+SPEC(spec_mb_split, REG(R_MB_RAM).size = 1 * MiB + 4 * KiB;
+     cfgb_region(s, 1 * MiB + 4 * KiB, 15 * MiB, CFG_MEM_LOG_DIRTY, NULL))
 SPEC(spec_cmdline_raw, VM(VM_WEB).cmdline = cfgb_str(s, "quiet"))
 SPEC(spec_cmdline_outside, VM(VM_DB).cmdline = 0x9999)
 SPEC(spec_initrd_outside, VM(VM_DB).initrd = 0x10000)
@@ -560,8 +619,29 @@ static const struct bad_case cases[] = {
 	  .expect = { RT ": entry 0x100000 is not below 1 MiB (real16)" } },
 	{ "real16_refused", .env = &env_no_real16, .count = 1,
 	  .expect = { RT ": real16 needs unrestricted guest (VMX) or SVM" } },
-	{ "initrd_multiboot", .spec = spec_initrd_mb, .count = 1,
-	  .expect = { MB ": an initrd needs boot kind linux (is multiboot)" } },
+	{ "initrd_multiboot", .spec = spec_initrd_mb },
+	{ "initrd_raw64", .spec = spec_initrd_raw64, .count = 1,
+	  .expect = { WEB ": an initrd needs boot kind multiboot or linux (is raw64)" } },
+	/* multiboot: the kernel's bytes, where it and its module go */
+	{ "multiboot_kernel", .spec = spec_initrd_small_mb, .env = &env_k_good },
+	{ "multiboot_split_ram", .spec = spec_mb_split, .env = &env_k_good },
+	{ "multiboot_not_a_kernel", .env = &env_k_zero, .count = 1,
+	  .expect = { MB ": boot image 'kernel.elf': multiboot: no header in the first 8192 bytes" } },
+	{ "multiboot_segment_outside", .env = &env_k_high, .count = 1,
+	  .expect = { MB ": boot image 'kernel.elf': segment [0x2000000, 0x2002000) is not inside writable regions of the VM" } },
+	{ "multiboot_segment_on_info", .env = &env_k_low, .count = 1,
+	  .expect = { MB ": boot image 'kernel.elf': segment [0xf000, 0x11000) overlaps the multiboot information at [0x8000, 0x10000)" } },
+	{ "multiboot_readonly", .spec = spec_mb_readonly, .env = &env_k_good,
+	  .count = 2, .expect = {
+	  MB ": boot kind multiboot needs a writable region holding [0x8000, 0x10000) for the multiboot information",
+	  MB ": boot image 'kernel.elf': segment [0x100000, 0x102000) is not inside writable regions" } },
+	{ "multiboot_info_not_ram", .spec = spec_mb_ram_high, .count = 1,
+	  .expect = { MB ": boot kind multiboot needs a writable region holding [0x8000, 0x10000)" } },
+	{ "multiboot_initrd_no_room", .spec = spec_initrd_mb, .env = &env_k_good,
+	  .count = 1,
+	  .expect = { MB ": initrd 'initrd.img' (16777216 bytes) goes after the kernel at [0x102000, 0x1102000): not all writable RAM below 4 GiB" } },
+	{ "multiboot_kernel_tool", .spec = spec_mb_ram_high, .env = &env_tool,
+	  .count = 1, .expect = { MB ": boot kind multiboot needs a writable region" } },
 	{ "cmdline_raw64", .spec = spec_cmdline_raw, .count = 1,
 	  .expect = { WEB ": a command line needs boot kind multiboot or linux (is raw64)" } },
 	{ "cmdline_outside", .spec = spec_cmdline_outside, .count = 1,
@@ -710,6 +790,38 @@ static void run_case(void **state)
 	check_reports(c, n);
 }
 
+/* A command line too long for the 32 KiB of multiboot information. */
+static void test_multiboot_cmdline_size(void **state)
+{
+	static char strings[CFG_MAX_STRINGS];
+	const u32 n = 33000;
+	u32 off;
+	size_t len;
+
+	(void)state;
+	cfgb_good_spec(&spec);
+	off = spec.strings_size;
+	memcpy(strings, spec.strings, off);
+	memset(strings + off, 'a', n);
+	strings[off + n] = '\0';
+	spec.vm[VM_MB].cmdline = off;
+	len = cfgb_build_arrays(blob, sizeof(blob), &spec.hdr, spec.vm,
+				spec.nr_vms, spec.region, spec.nr_regions,
+				spec.device, spec.nr_devices, strings,
+				off + n + 1);
+	assert_int_equal(validate(blob, len, &env_tool), 1);
+	assert_string_equal(rep.line[0], MB ": cmdline: the multiboot information would need 33152 bytes, more than the 32768 at 0x8000");
+	/* 32 KiB exactly still fits: 120 + one region's 24 + "Lamina". */
+	strings[off + 32616] = '\0';
+	len = cfgb_build_arrays(blob, sizeof(blob), &spec.hdr, spec.vm,
+				spec.nr_vms, spec.region, spec.nr_regions,
+				spec.device, spec.nr_devices, strings,
+				off + 32617);
+	if (validate(blob, len, &env_tool))
+		print_reports();
+	assert_int_equal(rep.n, 0);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -720,10 +832,14 @@ int main(void)
 		cmocka_unit_test(test_no_report_fn),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_builder),
+		cmocka_unit_test(test_multiboot_cmdline_size),
 	};
 	static struct CMUnitTest tests[ARRAY_SIZE(fixed) + ARRAY_SIZE(cases)];
 	size_t n = 0;
 
+	make_kernel(k_good, 0x100000);
+	make_kernel(k_high, 0x2000000);
+	make_kernel(k_low, 0xf000);
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
 		tests[n++] = fixed[i];
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)

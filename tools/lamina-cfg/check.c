@@ -155,23 +155,58 @@ static void report_spec(void *ctx, const char *problem)
 		diag_at(r->d, w.at, "%s", problem);
 }
 
+/* Is image @name the kernel of a multiboot VM? Only those are read. */
+static bool multiboot_kernel(const struct cfg_spec *s, const char *name)
+{
+	for (unsigned int i = 0; i < s->nr_vms; i++)
+		if (s->vms[i].boot_kind == CFG_BOOT_MULTIBOOT &&
+		    s->vms[i].boot_image && !strcmp(s->vms[i].boot_image, name))
+			return true;
+	return false;
+}
+
+/*
+ * The bytes of @img, as many as it had when it was opened; NULL if they
+ * cannot be read (then the validator leaves its contents unchecked).
+ */
+static void *read_image(const struct cfg_image *img)
+{
+	FILE *f = fopen(img->path, "rb");
+	void *buf = malloc(img->size ? img->size : 1);
+	bool ok = f && buf && fread(buf, 1, img->size, f) == img->size;
+
+	if (f)
+		fclose(f);
+	if (!ok) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 unsigned int cfg_check_spec(const void *blob, size_t size,
 			    const struct cfg_spec *spec, bool modules_known,
 			    struct diag *d)
 {
-	struct cfg_module mods[CFG_MAX_IMAGES];
+	struct cfg_module mods[CFG_MAX_IMAGES] = { { 0 } };
 	struct spec_report r = { .spec = spec, .d = d };
 	struct cfg_env env = {
 		.modules_known = modules_known,
 		.modules = mods,
 		.nr_modules = spec->nr_images,
 	};
+	unsigned int problems;
 
 	for (unsigned int i = 0; i < spec->nr_images; i++) {
 		mods[i].name = spec->images[i].name;
 		mods[i].size = spec->images[i].size;
+		if (modules_known && multiboot_kernel(spec, mods[i].name))
+			mods[i].data = read_image(&spec->images[i]);
 	}
-	return cfg_validate(blob, size, &env, report_spec, &r);
+	problems = cfg_validate(blob, size, &env, report_spec, &r);
+	for (unsigned int i = 0; i < spec->nr_images; i++)
+		free((void *)mods[i].data);
+	return problems;
 }
 
 static void report_plain(void *ctx, const char *problem)

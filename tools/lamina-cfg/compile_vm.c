@@ -336,8 +336,9 @@ static void vm_boot(struct cc *cc, yaml_node_t *v, const char *path,
 	if (!loader)
 		boot_not_for(cc, path, "cmdline", vm->m.cmdline,
 			     "multiboot and linux");
-	if (vm->boot_kind != CFG_BOOT_LINUX)
-		boot_not_for(cc, path, "initrd", vm->m.initrd, "linux");
+	if (!loader)
+		boot_not_for(cc, path, "initrd", vm->m.initrd,
+			     "multiboot and linux");
 }
 
 /* ---------------------------------------------------------------- devices */

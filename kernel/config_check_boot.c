@@ -1,0 +1,115 @@
+/*
+ * The validator's checks of boot kind multiboot (part of the one validator
+ * of kernel/config_check.c): where the kernel, its module and the boot
+ * information will lie must be writable RAM of the VM, as
+ * kernel/guest/multiboot_load.c will need at start. The kernel's header and
+ * segments are checked with the loader's own parser, mb1_parse(), when the
+ * image's bytes are at hand: in lamina-cfg, which reads the file, and at
+ * boot, where GRUB's module is in memory.
+ */
+#include <lamina/config.h>
+#include <lamina/lib.h>
+#include <lamina/multiboot1.h>
+
+#include "config_check.h"
+
+#define WHY_MAX 128
+
+/* Is all of [start, end) covered by writable regions among [r, r_end)? */
+static bool writable(const struct checker *c, u32 r, u32 r_end, u64 start,
+		     u64 end)
+{
+	bool grew = true;
+
+	while (start < end && grew) {
+		grew = false;
+		for (u32 i = r; i < r_end; i++) {
+			struct cfg_region reg = read_region(c, i);
+
+			if (!(reg.flags & CFG_MEM_READONLY) && reg.gpa <= start &&
+			    start - reg.gpa < reg.size) {
+				start = reg.gpa + reg.size;
+				grew = true;
+			}
+		}
+	}
+	return start >= end;
+}
+
+/* The kernel's segments: in writable RAM, clear of the information. */
+static void check_segments(struct checker *c, const char *label,
+			   const char *name, const struct mb1_image *mi,
+			   u32 r, u32 r_end)
+{
+	for (unsigned int i = 0; i < mi->nr_segments; i++) {
+		u64 start = mi->seg[i].gpa, end = start + mi->seg[i].memsz;
+
+		if (start < MB1_INFO_GPA + MB1_INFO_SIZE && end > MB1_INFO_GPA)
+			cfgc_problem(c, "%s: boot image '%.48s': segment [0x%llx, 0x%llx) overlaps the multiboot information at [0x%x, 0x%x)",
+				     label, name, ULL(start), ULL(end),
+				     MB1_INFO_GPA, MB1_INFO_GPA + MB1_INFO_SIZE);
+		else if (!writable(c, r, r_end, start, end))
+			cfgc_problem(c, "%s: boot image '%.48s': segment [0x%llx, 0x%llx) is not inside writable regions of the VM",
+				     label, name, ULL(start), ULL(end));
+	}
+}
+
+/* The initrd, the one module, where the loader will put it. */
+static void check_initrd(struct checker *c, const char *label,
+			 const struct cfg_module *initrd,
+			 const struct mb1_image *mi, u32 r, u32 r_end)
+{
+	u64 start = mb1_module_gpa(mi, initrd->size);
+	u64 end = start + initrd->size;
+
+	if (end > 1ull << 32 || !writable(c, r, r_end, start, end))
+		cfgc_problem(c, "%s: initrd '%.48s' (%llu bytes) goes after the kernel at [0x%llx, 0x%llx): not all writable RAM below 4 GiB",
+			     label, initrd->name, ULL(initrd->size), ULL(start),
+			     ULL(end));
+}
+
+/* The information, with its strings, must fit the area reserved for it. */
+static void check_info_size(struct checker *c, const char *label,
+			    const struct cfg_vm *v, const char *cmdline,
+			    const char *initrd)
+{
+	u64 strings = sizeof(MB1_LOADER_NAME);
+	u64 need;
+
+	if (cmdline)
+		strings += strlen(cmdline) + 1;
+	if (initrd)
+		strings += strlen(initrd) + 1;
+	need = mb1_info_size(v->nr_regions, initrd ? 1 : 0, strings);
+	if (need > MB1_INFO_SIZE)
+		cfgc_problem(c, "%s: cmdline: the multiboot information would need %llu bytes, more than the %u at 0x%x",
+			     label, ULL(need), MB1_INFO_SIZE, MB1_INFO_GPA);
+}
+
+void cfgc_check_multiboot(struct checker *c, const char *label,
+			  const struct cfg_vm *v, const char *cmdline,
+			  const struct cfg_module *kernel,
+			  const struct cfg_module *initrd)
+{
+	char why[WHY_MAX];
+	struct mb1_image mi;
+	u32 r, r_end;
+
+	check_info_size(c, label, v, cmdline, initrd ? initrd->name : NULL);
+	if (!vm_range(c->regions_ok, v->first_region, v->nr_regions,
+		      c->h.nr_regions, &r, &r_end) || r == r_end)
+		return; /* reported as such already */
+	if (!writable(c, r, r_end, MB1_INFO_GPA, MB1_INFO_GPA + MB1_INFO_SIZE))
+		cfgc_problem(c, "%s: boot kind multiboot needs a writable region holding [0x%x, 0x%x) for the multiboot information",
+			     label, MB1_INFO_GPA, MB1_INFO_GPA + MB1_INFO_SIZE);
+	if (!kernel || !kernel->data)
+		return;
+	if (mb1_parse(kernel->data, kernel->size, &mi, why, sizeof(why))) {
+		cfgc_problem(c, "%s: boot image '%.48s': %s",
+			     label, kernel->name, why);
+		return;
+	}
+	check_segments(c, label, kernel->name, &mi, r, r_end);
+	if (initrd)
+		check_initrd(c, label, initrd, &mi, r, r_end);
+}

@@ -1,0 +1,309 @@
+/*
+ * Port I/O from guests: the VM's devices (its 16550, the debug-exit port,
+ * fw_cfg, pass-through ports), ports nobody has (reads float high, writes
+ * go nowhere; both counted), and INS/OUTS with REP, which read and write
+ * guest memory through the guest's own page tables.
+ */
+#define pr_fmt(fmt) "vm: " fmt
+
+#include <lamina/config.h>
+#include <lamina/errno.h>
+#include <lamina/guest_walk.h>
+#include <lamina/insn.h>
+#include <lamina/kernel.h>
+#include <lamina/lib.h>
+#include <lamina/printk.h>
+#include <lamina/vm.h>
+#include <lamina/x86.h>
+
+/* String I/O elements done per exit; the rest re-executes (KVM does so). */
+#define PIO_STRING_BATCH 4096
+
+/* Complete lines of guest output go to Lamina's log too. */
+static void log_put(struct vm *vm, char c)
+{
+	struct vm_devices *d = &vm->dev;
+
+	if (c != '\n' && c != '\r' && d->line_len < sizeof(d->line) - 1)
+		d->line[d->line_len++] = c;
+	if (c == '\n' || d->line_len == sizeof(d->line) - 1) {
+		d->line[d->line_len] = '\0';
+		/* Shown raw already to whoever is attached: only logged then. */
+		printk(READ_ONCE(console_attached) == vm ? LOG_DEBUG : LOG_INFO,
+		       pr_fmt("vm '%s' console: %s\n"), vm->name, d->line);
+		d->line_len = 0;
+	}
+}
+
+void vm_console_write(struct vm *vm, const char *s, u64 n)
+{
+	spin_lock(&vm->dev.lock);
+	for (u64 i = 0; i < n; i++) {
+		vuart_out_put(&vm->dev.uart, (u8)s[i]);
+		log_put(vm, s[i]);
+	}
+	spin_unlock(&vm->dev.lock);
+}
+
+void vm_devices_init(struct vm *vm)
+{
+	struct vm_devices *d = &vm->dev;
+
+	vuart_init(&d->uart);
+	fw_cfg_init(&d->fw_cfg, (u16)bits_set(vm->cpus),
+		    vm->ram_bytes);
+	d->line_len = 0;
+	d->io_unclaimed = 0;
+}
+
+/* The VM's configured device covering @port, if any. */
+static const struct cfg_device *device_at(const struct vm *vm, u16 port)
+{
+	const struct cfg_vm *c = vm->cfg;
+
+	for (u32 i = 0; i < c->nr_devices; i++) {
+		const struct cfg_device *d =
+			cfg_device_at(vm->blob, c->first_device + i);
+
+		if (d->kind != CFG_DEV_MMIO && port >= d->base &&
+		    port < d->base + d->size)
+			return d;
+	}
+	return NULL;
+}
+
+static void uart_access(struct vm *vm, unsigned int reg, bool in, u32 *val)
+{
+	struct vm_devices *d = &vm->dev;
+	u8 sent;
+
+	spin_lock(&d->lock);
+	if (in)
+		*val = vuart_read(&d->uart, reg);
+	else if (vuart_write(&d->uart, reg, (u8)*val, &sent))
+		log_put(vm, (char)sent);
+	spin_unlock(&d->lock);
+}
+
+/* The real port, for a range the config passes through. */
+static void passthrough(u16 port, unsigned int size, bool in, u32 *val)
+{
+	if (in)
+		*val = size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
+	else if (size == 1)
+		outb(port, (u8)*val);
+	else if (size == 2)
+		outw(port, (u16)*val);
+	else
+		outl(port, *val);
+}
+
+static bool fw_cfg_access(struct vm *vm, u16 port, unsigned int size,
+			  bool in, u32 *val)
+{
+	struct vm_devices *d = &vm->dev;
+
+	if (port != FW_CFG_PORT_SEL && port != FW_CFG_PORT_DATA)
+		return false;
+	spin_lock(&d->lock);
+	if (port == FW_CFG_PORT_SEL && !in) {
+		fw_cfg_select(&d->fw_cfg, (u16)*val);
+	} else if (port == FW_CFG_PORT_DATA && in) {
+		/* A wider read takes that many bytes, little-endian. */
+		*val = 0;
+		for (unsigned int i = 0; i < size; i++)
+			*val |= (u32)fw_cfg_read(&d->fw_cfg) << (8 * i);
+	} else if (in) {
+		*val = 0;
+	}
+	spin_unlock(&d->lock);
+	return true;
+}
+
+enum exit_action vcpu_pio(struct vcpu *v, u16 port, unsigned int size,
+			  bool in, u32 *val)
+{
+	struct vm *vm = v->vm;
+	const struct cfg_device *d = device_at(vm, port);
+
+	if (d && d->kind == CFG_DEV_UART) {
+		uart_access(vm, port - (u16)d->base, in, val);
+		return EXIT_RESUME;
+	}
+	if (d && d->kind == CFG_DEV_DEBUG_EXIT) {
+		if (in) {
+			*val = 0;
+			return EXIT_RESUME;
+		}
+		vm->exit_status = *val;
+		return vcpu_stop(v, false, "debug-exit: the guest wrote 0x%x to port 0x%x",
+				 *val, port);
+	}
+	if (d && d->kind == CFG_DEV_PIO) {
+		passthrough(port, size, in, val);
+		return EXIT_RESUME;
+	}
+	if (fw_cfg_access(vm, port, size, in, val))
+		return EXIT_RESUME;
+	/* Nothing there: reads float high, writes go nowhere. */
+	__atomic_add_fetch(&vm->dev.io_unclaimed, 1, __ATOMIC_RELAXED);
+	if (in)
+		*val = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+	return EXIT_RESUME;
+}
+
+/* ------------------------------------------------------------ INS/OUTS */
+
+static int read_pte(void *ctx, u64 gpa, unsigned int size, u64 *val)
+{
+	*val = 0;
+	return vm_read_gpa(ctx, gpa, val, size);
+}
+
+/*
+ * Copy @n bytes between @buf and the guest's linear address @la, page by
+ * page through its page tables. Fills @why on a fault.
+ */
+static int gva_copy(struct vcpu *v, const struct gw_mode *m, u64 la, u8 *buf,
+		    unsigned int n, u32 access, char *why, size_t len)
+{
+	while (n) {
+		unsigned int chunk = MIN(n, PAGE_SIZE - (unsigned int)(la & 0xfff));
+		struct gw_result r;
+		int err;
+
+		guest_walk(m, la, access, read_pte, v->vm, &r);
+		if (r.status != GW_OK) {
+			snprintf(why, len, "linear address 0x%llx: %s (error 0x%x)",
+				 (unsigned long long)la,
+				 r.status == GW_PAGE_FAULT ? "page fault" :
+				 r.status == GW_NONCANONICAL ? "not canonical" :
+				 "page tables outside RAM", r.pf_error);
+			return -HV_EFAULT;
+		}
+		err = access & GW_WRITE ? vm_write_gpa(v->vm, r.gpa, buf, chunk) :
+					  vm_read_gpa(v->vm, r.gpa, buf, chunk);
+		if (err) {
+			snprintf(why, len, "linear address 0x%llx: GPA 0x%llx is not %s RAM",
+				 (unsigned long long)la, (unsigned long long)r.gpa,
+				 access & GW_WRITE ? "writable" : "readable");
+			return err;
+		}
+		la += chunk;
+		buf += chunk;
+		n -= chunk;
+	}
+	return 0;
+}
+
+/* @val with its low @bytes bytes replaced by @new (a 16-bit or 32-bit
+ * register write; 32-bit writes clear the upper half, as in 64-bit mode). */
+static u64 set_width(u64 val, u64 new, unsigned int bytes)
+{
+	if (bytes == 8)
+		return new;
+	if (bytes == 4)
+		return (u32)new;
+	return (val & ~0xffffull) | (new & 0xffff);
+}
+
+struct string_op {
+	u64 seg_base;
+	unsigned int asize; /* address size in bytes */
+	struct gw_mode mode;
+	u32 access;         /* for the memory side */
+};
+
+/*
+ * The instruction at the guest's RIP: up to INSN_MAX_LEN bytes, fewer when
+ * the next page is not mapped (the decoder then says if they suffice).
+ */
+static int fetch_insn(struct vcpu *v, const struct string_op *op, u64 la,
+		      u8 *bytes, unsigned int *n, char *why, size_t len)
+{
+	unsigned int first = MIN(INSN_MAX_LEN, PAGE_SIZE - (unsigned int)(la & 0xfff));
+	int err = gva_copy(v, &op->mode, la, bytes, first, op->access | GW_FETCH,
+			   why, len);
+
+	*n = first;
+	if (!err && first < INSN_MAX_LEN &&
+	    !gva_copy(v, &op->mode, la + first, bytes + first,
+		      INSN_MAX_LEN - first, op->access | GW_FETCH, why, len))
+		*n = INSN_MAX_LEN;
+	return err;
+}
+
+static int decode_string(struct vcpu *v, const struct vcpu_pio_string *io,
+			 const struct vcpu_regs *regs,
+			 const struct vcpu_sregs *s, struct string_op *op,
+			 char *why, size_t len)
+{
+	const struct vcpu_seg *cs = &s->seg[VSEG_CS];
+	bool lm = (s->efer & EFER_LMA) && (cs->attr & VSEG_ATTR_L);
+	unsigned int asize = lm ? 8 : (s->cr0 & CR0_PE) && (cs->attr & VSEG_ATTR_DB) ? 4 : 2;
+	u64 rip_la = lm ? regs->rip : (u32)(cs->base + regs->rip);
+	struct insn_string_io d;
+	u8 bytes[INSN_MAX_LEN];
+	unsigned int n;
+	int seg, err;
+
+	op->mode = (struct gw_mode){ .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4,
+				     .efer = s->efer };
+	op->access = ((cs->attr >> 5) & 3) == 3 ? GW_USER : 0;
+	err = fetch_insn(v, op, rip_la, bytes, &n, why, len);
+	if (err)
+		return err;
+	if (insn_decode_string_io(bytes, n, lm, &d) ||
+	    !(d.opcode & 2) != io->in) {
+		snprintf(why, len, "the bytes at rip 0x%llx are not the INS/OUTS that exited",
+			 (unsigned long long)regs->rip);
+		return -HV_EINVAL;
+	}
+	if (d.addr_prefix)
+		asize = lm ? 4 : asize == 4 ? 2 : 4;
+	/* INS writes at ES:rDI, never overridden; OUTS reads DS:rSI or the override. */
+	seg = io->in ? VSEG_ES : d.seg == INSN_SEG_DEFAULT ? VSEG_DS : d.seg;
+	op->seg_base = lm && seg != VSEG_FS && seg != VSEG_GS ? 0 : s->seg[seg].base;
+	op->asize = asize;
+	op->access |= io->in ? GW_WRITE : 0;
+	return 0;
+}
+
+enum exit_action vcpu_pio_string(struct vcpu *v, const struct vcpu_pio_string *io,
+				 struct vcpu_regs *regs,
+				 const struct vcpu_sregs *sregs, bool *done)
+{
+	u64 *ptr = io->in ? &regs->g.rdi : &regs->g.rsi;
+	u64 amask, count, n;
+	struct string_op op;
+	s64 step = regs->rflags & RFLAGS_DF ? -(s64)io->size : io->size;
+	char why[96];
+
+	*done = false;
+	if (decode_string(v, io, regs, sregs, &op, why, sizeof(why)))
+		return vcpu_stop(v, true, "string I/O at port 0x%x: %s", io->port, why);
+	amask = op.asize == 8 ? ~0ull : (1ull << (op.asize * 8)) - 1;
+	count = io->rep ? regs->g.rcx & amask : 1;
+	for (n = 0; n < count && n < PIO_STRING_BATCH; n++) {
+		u64 la = op.seg_base + (*ptr & amask);
+		enum exit_action a;
+		u32 val = 0;
+
+		if (op.asize != 8)
+			la = (u32)la;
+		if (!io->in && gva_copy(v, &op.mode, la, (u8 *)&val, io->size,
+					op.access, why, sizeof(why)))
+			return vcpu_stop(v, true, "OUTS to port 0x%x: %s", io->port, why);
+		a = vcpu_pio(v, io->port, io->size, io->in, &val);
+		if (io->in && gva_copy(v, &op.mode, la, (u8 *)&val, io->size,
+				       op.access, why, sizeof(why)))
+			return vcpu_stop(v, true, "INS from port 0x%x: %s", io->port, why);
+		*ptr = set_width(*ptr, (*ptr & amask) + (u64)step, op.asize);
+		if (a != EXIT_RESUME)
+			return a;
+	}
+	if (io->rep)
+		regs->g.rcx = set_width(regs->g.rcx, count - n, op.asize);
+	*done = n == count;
+	return EXIT_RESUME;
+}

@@ -1,0 +1,293 @@
+/*
+ * VMX exits: the run loop and one table from basic exit reason to handler. Handlers decode
+ * the exit and call the shared vCPU layer (kernel/vcpu.c); none skips an
+ * instruction it did not emulate.
+ */
+#define pr_fmt(fmt) "vmx: " fmt
+
+#include <lamina/dirty_log.h>
+#include <lamina/hv.h>
+#include <lamina/kernel.h>
+#include <lamina/lapic.h>
+#include <lamina/printk.h>
+#include <lamina/vm.h>
+#include <lamina/x86.h>
+
+#include "vmx.h"
+#include "vmcs.h"
+
+/* I/O exit qualification */
+#define IOQ_IN (1u << 3)
+#define IOQ_STRING (1u << 4)
+#define IOQ_REP (1u << 5)
+
+typedef enum exit_action (*vmx_exit_fn)(struct vcpu *v);
+
+int vmx_enter(struct guest_gprs *g, int launched);
+
+static void skip(void)
+{
+	vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) +
+				vmread(VMCS_EXIT_INSTR_LEN));
+}
+
+static void inject(u8 vector, bool error_code)
+{
+	vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION |
+				      vector |
+				      (error_code ? INTR_INFO_ERROR_CODE : 0));
+	if (error_code)
+		vmwrite(VMCS_ENTRY_EXCEPTION_ERRCODE, 0);
+}
+
+static enum exit_action vmx_handle_exception_nmi(struct vcpu *v)
+{
+	u32 info = (u32)vmread(VMCS_EXIT_INTR_INFO);
+
+	/* NMI exiting consumed an NMI meant for Lamina: a stop request. */
+	if (((info >> 8) & 7) == INTR_TYPE_NMI_SHIFTED && smp_stop_requested())
+		smp_stopped_here(hv_emergency_disable());
+	return vcpu_stop(v, true, "unexpected exception exit, info 0x%x", info);
+}
+
+/* Acknowledged on exit: what Lamina's own handler would do, then EOI. */
+static enum exit_action vmx_handle_external_interrupt(struct vcpu *v)
+{
+	u32 vector = (u32)vmread(VMCS_EXIT_INTR_INFO) & 0xff;
+
+	(void)v;
+	lapic_eoi();
+	if (vector == VEC_SLICE)
+		vcpu_slice_expired();
+	return EXIT_RESUME;
+}
+
+static enum exit_action vmx_handle_preemption_timer(struct vcpu *v)
+{
+	(void)v;
+	vcpu_slice_expired();
+	return EXIT_RESUME; /* the loop sees the request */
+}
+
+static enum exit_action vmx_handle_triple_fault(struct vcpu *v)
+{
+	v->exits[VEXIT_SHUTDOWN]++;
+	return vcpu_stop(v, true, "triple fault (shutdown) at rip 0x%llx",
+			 (unsigned long long)vmread(VMCS_GUEST_RIP));
+}
+
+static enum exit_action vmx_handle_cpuid(struct vcpu *v)
+{
+	u32 r[4];
+
+	v->exits[VEXIT_CPUID]++;
+	vcpu_cpuid(v, (u32)v->gprs.rax, (u32)v->gprs.rcx, r);
+	v->gprs.rax = r[0];
+	v->gprs.rbx = r[1];
+	v->gprs.rcx = r[2];
+	v->gprs.rdx = r[3];
+	skip();
+	return EXIT_RESUME;
+}
+
+static enum exit_action vmx_handle_hlt(struct vcpu *v)
+{
+	v->exits[VEXIT_HLT]++;
+	skip();
+	return vcpu_halt(v, vmread(VMCS_GUEST_RFLAGS) & RFLAGS_IF,
+			 vmread(VMCS_GUEST_RIP));
+}
+
+/* INVD would drop other VMs' and Lamina's dirty lines: write them back. */
+static enum exit_action vmx_handle_invd(struct vcpu *v)
+{
+	v->exits[VEXIT_OTHER]++;
+	wbinvd();
+	skip();
+	return EXIT_RESUME;
+}
+
+/* INS/OUTS: the shared emulation works on the neutral register form. */
+static enum exit_action io_string(struct vcpu *v,
+				  const struct vcpu_pio_string *io)
+{
+	struct vcpu_regs regs;
+	struct vcpu_sregs sregs;
+	enum exit_action a;
+	bool done;
+
+	vmx_get_regs(v, &regs);
+	vmx_get_sregs(v, &sregs);
+	a = vcpu_pio_string(v, io, &regs, &sregs, &done);
+	if (done)
+		regs.rip += vmread(VMCS_EXIT_INSTR_LEN);
+	vmx_set_regs(v, &regs);
+	return a;
+}
+
+static enum exit_action vmx_handle_io(struct vcpu *v)
+{
+	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
+	struct vcpu_pio_string io = {
+		.port = (u16)(q >> 16), .size = (u8)((q & 7) + 1),
+		.in = q & IOQ_IN, .rep = q & IOQ_REP,
+	};
+	u32 val = (u32)v->gprs.rax;
+	enum exit_action a;
+
+	v->exits[VEXIT_IO]++;
+	if (q & IOQ_STRING)
+		return io_string(v, &io);
+	a = vcpu_pio(v, io.port, io.size, io.in, &val);
+	if (io.in) {
+		u64 mask = io.size == 4 ? 0xffffffffull : (1ull << (io.size * 8)) - 1;
+
+		v->gprs.rax = io.size == 4 ? val : (v->gprs.rax & ~mask) | (val & mask);
+	}
+	skip();
+	return a;
+}
+
+static enum exit_action vmx_handle_msr(struct vcpu *v)
+{
+	bool write = vmread(VMCS_EXIT_REASON) == EXIT_REASON_WRMSR;
+	u64 val = (v->gprs.rax & 0xffffffff) | (v->gprs.rdx << 32);
+
+	if (!vcpu_msr(v, (u32)v->gprs.rcx, write, &val)) {
+		inject(VEC_GP_VMX, true);
+		return EXIT_RESUME;
+	}
+	if (!write) {
+		v->gprs.rax = val & 0xffffffff;
+		v->gprs.rdx = val >> 32;
+	}
+	skip();
+	return EXIT_RESUME;
+}
+
+static enum exit_action vmx_handle_xsetbv(struct vcpu *v)
+{
+	u64 val = (v->gprs.rax & 0xffffffff) | (v->gprs.rdx << 32);
+
+	v->exits[VEXIT_OTHER]++;
+	if (!vcpu_xsetbv(v, (u32)v->gprs.rcx, val)) {
+		inject(VEC_GP_VMX, true);
+		return EXIT_RESUME;
+	}
+	skip();
+	return EXIT_RESUME;
+}
+
+static enum exit_action vmx_handle_vmx_insn(struct vcpu *v)
+{
+	v->exits[VEXIT_OTHER]++;
+	inject(VEC_UD_VMX, false);
+	return EXIT_RESUME;
+}
+
+static enum exit_action vmx_handle_ept_violation(struct vcpu *v)
+{
+	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
+	u64 gpa = vmread(VMCS_GUEST_PHYS_ADDR);
+
+	v->exits[VEXIT_NPF]++;
+	if ((q & 2) && dirty_log_fault(&v->vm->s2, &v->vm->slots, gpa >> 12))
+		return EXIT_RESUME;
+	return vcpu_stop(v, true, "nested page fault: %s at GPA 0x%llx (qualification 0x%llx), rip 0x%llx",
+			 q & 2 ? "write" : q & 4 ? "fetch" : "read",
+			 (unsigned long long)gpa, (unsigned long long)q,
+			 (unsigned long long)vmread(VMCS_GUEST_RIP));
+}
+
+static enum exit_action vmx_handle_vmcall(struct vcpu *v)
+{
+	skip();
+	return vcpu_hypercall(v, &v->gprs.rax);
+}
+
+static const vmx_exit_fn vmx_exit_handlers[NR_VMX_EXIT_HANDLERS] = {
+	[EXIT_REASON_EXCEPTION_NMI] = vmx_handle_exception_nmi,
+	[EXIT_REASON_EXTERNAL_INTERRUPT] = vmx_handle_external_interrupt,
+	[EXIT_REASON_TRIPLE_FAULT] = vmx_handle_triple_fault,
+	[EXIT_REASON_CPUID] = vmx_handle_cpuid,
+	[EXIT_REASON_HLT] = vmx_handle_hlt,
+	[EXIT_REASON_INVD] = vmx_handle_invd,
+	[EXIT_REASON_VMCALL] = vmx_handle_vmcall,
+	[EXIT_REASON_VMCLEAR ... EXIT_REASON_VMXON] = vmx_handle_vmx_insn,
+	[EXIT_REASON_IO] = vmx_handle_io,
+	[EXIT_REASON_RDMSR] = vmx_handle_msr,
+	[EXIT_REASON_WRMSR] = vmx_handle_msr,
+	[EXIT_REASON_EPT_VIOLATION] = vmx_handle_ept_violation,
+	[EXIT_REASON_INVEPT] = vmx_handle_vmx_insn,
+	[EXIT_REASON_PREEMPTION_TIMER] = vmx_handle_preemption_timer,
+	[EXIT_REASON_INVVPID] = vmx_handle_vmx_insn,
+	[EXIT_REASON_XSETBV] = vmx_handle_xsetbv,
+};
+
+/* No handler: say everything, stop the VM, skip nothing. */
+static enum exit_action vmx_unhandled(struct vcpu *v, u64 reason)
+{
+	v->exits[VEXIT_OTHER]++;
+	pr_err("vm '%s' vCPU %u: exit reason %llu%s, qualification 0x%llx, rip 0x%llx rsp 0x%llx rflags 0x%llx cr0 0x%llx cr3 0x%llx cr4 0x%llx\n",
+	       v->vm->name, v->id, (unsigned long long)(reason & 0xffff),
+	       reason & EXIT_REASON_ENTRY_FAILED ? " (entry failed)" : "",
+	       (unsigned long long)vmread(VMCS_EXIT_QUALIFICATION),
+	       (unsigned long long)vmread(VMCS_GUEST_RIP),
+	       (unsigned long long)vmread(VMCS_GUEST_RSP),
+	       (unsigned long long)vmread(VMCS_GUEST_RFLAGS),
+	       (unsigned long long)vmread(VMCS_GUEST_CR0),
+	       (unsigned long long)vmread(VMCS_GUEST_CR3),
+	       (unsigned long long)vmread(VMCS_GUEST_CR4));
+	return vcpu_stop(v, true, "unhandled exit reason %llu%s",
+			 (unsigned long long)(reason & 0xffff),
+			 reason & EXIT_REASON_ENTRY_FAILED ? " (VM entry failed)" : "");
+}
+
+static enum exit_action vmx_handle_exit(struct vcpu *v)
+{
+	u64 reason = vmread(VMCS_EXIT_REASON);
+
+	v->exit_code = reason;
+	if (!(reason & EXIT_REASON_ENTRY_FAILED) &&
+	    reason < NR_VMX_EXIT_HANDLERS && vmx_exit_handlers[reason])
+		return vmx_exit_handlers[reason](v);
+	return vmx_unhandled(v, reason);
+}
+
+/* Boot CPU: what is left of the slice, in preemption-timer ticks. */
+static void vmx_arm_slice(struct vcpu *v)
+{
+	u64 now = rdtsc();
+
+	if (now >= v->slice_end) {
+		vcpu_slice_expired();
+		return;
+	}
+	vmwrite(VMCS_PREEMPTION_TIMER,
+		MIN((v->slice_end - now) >> hv_boot_caps.f.preempt_rate,
+		    0xffffffffull));
+}
+
+/* The run loop lives with the table so the dispatch inlines into it. */
+enum exit_action vmx_vcpu_run(struct vcpu *v)
+{
+	for (;;) {
+		enum exit_action a;
+
+		if (v->slice_end)
+			vmx_arm_slice(v);
+		if (vcpu_has_requests(v))
+			return EXIT_TO_MONITOR;
+		if (vmx_enter(&v->gprs, v->launched)) {
+			u64 e = vmread(VMCS_VM_INSTRUCTION_ERROR);
+
+			return vcpu_stop(v, true, "%s failed: VM-instruction error %llu (%s)",
+					 v->launched ? "VMRESUME" : "VMLAUNCH",
+					 (unsigned long long)e, vmx_insn_error_name(e));
+		}
+		v->launched = true;
+		a = vmx_handle_exit(v);
+		if (a != EXIT_RESUME)
+			return a;
+	}
+}
