@@ -176,6 +176,7 @@ bench: deps $(BUILD)/lamina.iso $(GUESTS) $(BUILD)/bench/memslot_lookup $(BUILD)
 	$(BUILD)/bench/stage2_build | tee $(BUILD)/bench/stage2_build.txt
 	$(BUILD)/bench/memslot_lookup | tee $(BUILD)/bench/memslot_lookup.txt
 	$(PYTHON) bench/exit_cost.py
+	$(PYTHON) bench/guest_runs.py && $(PYTHON) bench/vm_footprint.py
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 clean:

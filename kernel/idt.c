@@ -39,7 +39,7 @@ BUILD_BUG_ON(offsetof(struct regs, rip) != 17 * 8);
 
 extern const u64 isr_table[256];
 static struct idt_gate idt[256] __aligned(4096);
-static u64 unexpected_irqs, unexpected_nmis;
+static u64 unexpected_irqs, nmi_kicks;
 
 static const char *const exception_names[NR_EXCEPTIONS] = {
 	[0] = "#DE divide error",	[1] = "#DB debug",
@@ -98,7 +98,7 @@ void interrupt_dispatch(struct regs *r)
 		/* A panic or a reboot on another CPU stops this one. */
 		if (smp_stop_requested())
 			smp_stopped_here(hv_emergency_disable());
-		unexpected_nmis++;
+		nmi_kicks++; /* vcpu_kick(): the request is already posted */
 		return;
 	}
 	if (r->vector < NR_EXCEPTIONS)

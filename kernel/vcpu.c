@@ -34,17 +34,18 @@ void vcpu_make_request(struct vcpu *v, enum vcpu_request req)
 }
 
 /*
- * Make @v's pCPU look at its requests: in the guest, the IPI forces an
- * exit (SVM intercepts INTR; VMX exits on external interrupts); halted in
- * vcpu_halt(), it ends the HLT; in Lamina's own code it is a no-op. The
- * loop tests the requests with interrupts off right before each entry,
- * and a kick that lands after that test stays pending and makes the entry
- * exit at once: no request is missed.
+ * Make @v's pCPU look at its requests. The kick is an NMI: in the guest
+ * it forces an exit on both vendors whatever the guest's IF (Bochs 2.7
+ * lets an ordinary interrupt exit a VMX guest only when the guest has
+ * interrupts on: docs/testing.md); halted in vcpu_halt(), it ends the HLT; in
+ * Lamina's own code its handler just returns. The loop tests the
+ * requests right before each entry, and an NMI that lands after that
+ * test makes the entry exit at once: no request is missed.
  */
 void vcpu_kick(struct vcpu *v)
 {
 	if (v->pcpu != this_cpu()->index)
-		lapic_send_ipi(percpu[v->pcpu].apic_id, ICR_FIXED | VEC_WAKE);
+		lapic_send_ipi(percpu[v->pcpu].apic_id, ICR_NMI);
 }
 
 /* Stop every other vCPU of the VM; the first stop's reason stays. */

@@ -9,6 +9,7 @@
 #include <lamina/config.h>
 #include <lamina/errno.h>
 #include <lamina/guest_walk.h>
+#include <lamina/hv.h>
 #include <lamina/insn.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
@@ -160,12 +161,19 @@ static int read_pte(void *ctx, u64 gpa, unsigned int size, u64 *val)
 	return vm_read_gpa(ctx, gpa, val, size);
 }
 
+/* Why a guest linear access failed. */
+struct gva_fault {
+	enum gw_status status; /* GW_OK: the GPA is not RAM (or not writable) */
+	u32 pf_error;
+	u64 la;
+};
+
 /*
  * Copy @n bytes between @buf and the guest's linear address @la, page by
- * page through its page tables. Fills @why on a fault.
+ * page through its page tables. On failure fills @f and returns nonzero.
  */
 static int gva_copy(struct vcpu *v, const struct gw_mode *m, u64 la, u8 *buf,
-		    unsigned int n, u32 access, char *why, size_t len)
+		    unsigned int n, u32 access, struct gva_fault *f)
 {
 	while (n) {
 		unsigned int chunk = MIN(n, PAGE_SIZE - (unsigned int)(la & 0xfff));
@@ -173,27 +181,41 @@ static int gva_copy(struct vcpu *v, const struct gw_mode *m, u64 la, u8 *buf,
 		int err;
 
 		guest_walk(m, la, access, read_pte, v->vm, &r);
-		if (r.status != GW_OK) {
-			snprintf(why, len, "linear address 0x%llx: %s (error 0x%x)",
-				 (unsigned long long)la,
-				 r.status == GW_PAGE_FAULT ? "page fault" :
-				 r.status == GW_NONCANONICAL ? "not canonical" :
-				 "page tables outside RAM", r.pf_error);
+		*f = (struct gva_fault){ r.status, r.pf_error, la };
+		if (r.status != GW_OK)
 			return -HV_EFAULT;
-		}
 		err = access & GW_WRITE ? vm_write_gpa(v->vm, r.gpa, buf, chunk) :
 					  vm_read_gpa(v->vm, r.gpa, buf, chunk);
-		if (err) {
-			snprintf(why, len, "linear address 0x%llx: GPA 0x%llx is not %s RAM",
-				 (unsigned long long)la, (unsigned long long)r.gpa,
-				 access & GW_WRITE ? "writable" : "readable");
+		if (err)
 			return err;
-		}
 		la += chunk;
 		buf += chunk;
 		n -= chunk;
 	}
 	return 0;
+}
+
+/*
+ * A fault of the guest's own making goes back to it, as the CPU would
+ * raise it: #PF for its page tables, #GP for a non-canonical address. A
+ * table or a target outside its RAM has no such answer: the VM stops.
+ */
+static enum exit_action string_fault(struct vcpu *v, const char *what,
+				     u16 port, const struct gva_fault *f)
+{
+	if (f->status == GW_PAGE_FAULT) {
+		hv_ops->inject_exception(v, VEC_PF, true, f->pf_error, f->la);
+		return EXIT_RESUME;
+	}
+	if (f->status == GW_NONCANONICAL) {
+		hv_ops->inject_exception(v, VEC_GP, true, 0, 0);
+		return EXIT_RESUME;
+	}
+	return vcpu_stop(v, true, "%s port 0x%x: linear address 0x%llx: %s",
+			 what, port, (unsigned long long)f->la,
+			 f->status == GW_TABLE_UNREADABLE ?
+			 "its page tables lie outside its RAM" :
+			 "not in its (writable) RAM");
 }
 
 /* @val with its low @bytes bytes replaced by @new (a 16-bit or 32-bit
@@ -219,24 +241,25 @@ struct string_op {
  * the next page is not mapped (the decoder then says if they suffice).
  */
 static int fetch_insn(struct vcpu *v, const struct string_op *op, u64 la,
-		      u8 *bytes, unsigned int *n, char *why, size_t len)
+		      u8 *bytes, unsigned int *n, struct gva_fault *f)
 {
 	unsigned int first = MIN(INSN_MAX_LEN, PAGE_SIZE - (unsigned int)(la & 0xfff));
-	int err = gva_copy(v, &op->mode, la, bytes, first, op->access | GW_FETCH,
-			   why, len);
+	struct gva_fault ignored;
+	int err = gva_copy(v, &op->mode, la, bytes, first, op->access | GW_FETCH, f);
 
 	*n = first;
 	if (!err && first < INSN_MAX_LEN &&
 	    !gva_copy(v, &op->mode, la + first, bytes + first,
-		      INSN_MAX_LEN - first, op->access | GW_FETCH, why, len))
+		      INSN_MAX_LEN - first, op->access | GW_FETCH, &ignored))
 		*n = INSN_MAX_LEN;
 	return err;
 }
 
+/* 1: the bytes do not decode (the VM stops); -1: fetching faulted (*f). */
 static int decode_string(struct vcpu *v, const struct vcpu_pio_string *io,
 			 const struct vcpu_regs *regs,
 			 const struct vcpu_sregs *s, struct string_op *op,
-			 char *why, size_t len)
+			 struct gva_fault *f)
 {
 	const struct vcpu_seg *cs = &s->seg[VSEG_CS];
 	bool lm = (s->efer & EFER_LMA) && (cs->attr & VSEG_ATTR_L);
@@ -250,15 +273,12 @@ static int decode_string(struct vcpu *v, const struct vcpu_pio_string *io,
 	op->mode = (struct gw_mode){ .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4,
 				     .efer = s->efer };
 	op->access = ((cs->attr >> 5) & 3) == 3 ? GW_USER : 0;
-	err = fetch_insn(v, op, rip_la, bytes, &n, why, len);
+	err = fetch_insn(v, op, rip_la, bytes, &n, f);
 	if (err)
-		return err;
+		return -1;
 	if (insn_decode_string_io(bytes, n, lm, &d) ||
-	    !(d.opcode & 2) != io->in) {
-		snprintf(why, len, "the bytes at rip 0x%llx are not the INS/OUTS that exited",
-			 (unsigned long long)regs->rip);
-		return -HV_EINVAL;
-	}
+	    !(d.opcode & 2) != io->in)
+		return 1;
 	if (d.addr_prefix)
 		asize = lm ? 4 : asize == 4 ? 2 : 4;
 	/* INS writes at ES:rDI, never overridden; OUTS reads DS:rSI or the override. */
@@ -274,36 +294,49 @@ enum exit_action vcpu_pio_string(struct vcpu *v, const struct vcpu_pio_string *i
 				 const struct vcpu_sregs *sregs, bool *done)
 {
 	u64 *ptr = io->in ? &regs->g.rdi : &regs->g.rsi;
+	const char *what = io->in ? "INS from" : "OUTS to";
+	s64 step = regs->rflags & RFLAGS_DF ? -(s64)io->size : io->size;
+	enum exit_action a = EXIT_RESUME;
 	u64 amask, count, n;
 	struct string_op op;
-	s64 step = regs->rflags & RFLAGS_DF ? -(s64)io->size : io->size;
-	char why[96];
+	struct gva_fault f;
+	int err;
 
 	*done = false;
-	if (decode_string(v, io, regs, sregs, &op, why, sizeof(why)))
-		return vcpu_stop(v, true, "string I/O at port 0x%x: %s", io->port, why);
+	err = decode_string(v, io, regs, sregs, &op, &f);
+	if (err > 0)
+		return vcpu_stop(v, true, "%s port 0x%x: the bytes at rip 0x%llx are not the INS/OUTS that exited",
+				 what, io->port, (unsigned long long)regs->rip);
+	if (err)
+		return string_fault(v, what, io->port, &f);
 	amask = op.asize == 8 ? ~0ull : (1ull << (op.asize * 8)) - 1;
 	count = io->rep ? regs->g.rcx & amask : 1;
 	for (n = 0; n < count && n < PIO_STRING_BATCH; n++) {
 		u64 la = op.seg_base + (*ptr & amask);
-		enum exit_action a;
 		u32 val = 0;
 
 		if (op.asize != 8)
 			la = (u32)la;
+		/* Elements done so far stay done: REP resumes from here. */
 		if (!io->in && gva_copy(v, &op.mode, la, (u8 *)&val, io->size,
-					op.access, why, sizeof(why)))
-			return vcpu_stop(v, true, "OUTS to port 0x%x: %s", io->port, why);
+					op.access, &f))
+			break;
 		a = vcpu_pio(v, io->port, io->size, io->in, &val);
 		if (io->in && gva_copy(v, &op.mode, la, (u8 *)&val, io->size,
-				       op.access, why, sizeof(why)))
-			return vcpu_stop(v, true, "INS from port 0x%x: %s", io->port, why);
+				       op.access, &f))
+			break;
 		*ptr = set_width(*ptr, (*ptr & amask) + (u64)step, op.asize);
-		if (a != EXIT_RESUME)
-			return a;
+		if (a != EXIT_RESUME) {
+			n++;
+			break;
+		}
 	}
 	if (io->rep)
 		regs->g.rcx = set_width(regs->g.rcx, count - n, op.asize);
+	if (a != EXIT_RESUME)
+		return a;
+	if (n < count && n < PIO_STRING_BATCH)
+		return string_fault(v, what, io->port, &f);
 	*done = n == count;
 	return EXIT_RESUME;
 }

@@ -122,5 +122,6 @@ const struct vendor_ops svm_ops = {
 	.set_regs = svm_set_regs,
 	.get_sregs = svm_get_sregs,
 	.set_sregs = svm_set_sregs,
+	.inject_exception = svm_inject_exception,
 	.vcpu_run = svm_vcpu_run,
 };

@@ -33,7 +33,12 @@ void svm_get_regs(struct vcpu *v, struct vcpu_regs *r);
 void svm_set_regs(struct vcpu *v, const struct vcpu_regs *r);
 void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *s);
 void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *s);
+/* svm_check.c: the field VMRUN would refuse, or NULL when it finds none */
+const char *svm_vmcb_invalid_reason(const u8 *vmcb);
+
 /* svm_exit.c */
+void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error,
+			  u32 error_code, u64 cr2);
 enum exit_action svm_vcpu_run(struct vcpu *v);
 
 #define SVM_NR_CAPS_FIELDS 4

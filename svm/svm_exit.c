@@ -20,8 +20,6 @@
 #define EVENT_VALID (1ull << 31)
 #define EVENT_EXCEPTION (3ull << 8)
 #define EVENT_ERROR_CODE (1ull << 11)
-#define VEC_UD 6
-#define VEC_GP 13
 
 typedef enum exit_action (*svm_exit_fn)(struct vcpu *v, u8 *vmcb);
 
@@ -36,10 +34,18 @@ static void skip(u8 *vmcb, unsigned int len)
 	FIELD(vmcb, VMCB_RIP, u64) = next;
 }
 
-static void inject(u8 *vmcb, u8 vector, bool error_code)
+void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error,
+			  u32 error_code, u64 cr2)
 {
+	u8 *vmcb = v->vendor;
+
+	/* Real mode pushes no error code. */
+	if (!(FIELD(vmcb, VMCB_CR0, u64) & CR0_PE))
+		has_error = false;
+	if (vector == VEC_PF)
+		FIELD(vmcb, VMCB_CR2, u64) = cr2;
 	FIELD(vmcb, VMCB_EVENTINJ, u64) = EVENT_VALID | EVENT_EXCEPTION | vector |
-					  (error_code ? EVENT_ERROR_CODE : 0);
+		(has_error ? EVENT_ERROR_CODE | ((u64)error_code << 32) : 0);
 }
 
 static enum exit_action svm_handle_host_event(struct vcpu *v, u8 *vmcb)
@@ -122,7 +128,7 @@ static enum exit_action svm_handle_msr(struct vcpu *v, u8 *vmcb)
 	u64 val = (*rax & 0xffffffff) | (v->gprs.rdx << 32);
 
 	if (!vcpu_msr(v, (u32)v->gprs.rcx, write, &val)) {
-		inject(vmcb, VEC_GP, true);
+		svm_inject_exception(v, VEC_GP, true, 0, 0);
 		return EXIT_RESUME;
 	}
 	if (!write) {
@@ -142,8 +148,9 @@ static enum exit_action svm_handle_shutdown(struct vcpu *v, u8 *vmcb)
 
 static enum exit_action svm_handle_svm_insn(struct vcpu *v, u8 *vmcb)
 {
+	(void)vmcb;
 	v->exits[VEXIT_OTHER]++;
-	inject(vmcb, VEC_UD, false);
+	svm_inject_exception(v, VEC_UD, false, 0, 0);
 	return EXIT_RESUME;
 }
 
@@ -168,7 +175,7 @@ static enum exit_action svm_handle_xsetbv(struct vcpu *v, u8 *vmcb)
 
 	v->exits[VEXIT_OTHER]++;
 	if (!vcpu_xsetbv(v, (u32)v->gprs.rcx, val)) {
-		inject(vmcb, VEC_GP, true);
+		svm_inject_exception(v, VEC_GP, true, 0, 0);
 		return EXIT_RESUME;
 	}
 	skip(vmcb, 3);
@@ -219,8 +226,12 @@ static enum exit_action svm_unhandled(struct vcpu *v, u8 *vmcb, u64 code)
 	       (unsigned long long)FIELD(vmcb, VMCB_CR0, u64),
 	       (unsigned long long)FIELD(vmcb, VMCB_EFER, u64));
 	/* QEMU writes VMEXIT_INVALID as 0x00000000ffffffff (PLATFORM.md). */
-	if ((u32)code == 0xffffffffu)
-		return vcpu_stop(v, true, "VMRUN refused the VMCB (VMEXIT_INVALID)");
+	if ((u32)code == 0xffffffffu) {
+		const char *why = svm_vmcb_invalid_reason(vmcb);
+
+		return vcpu_stop(v, true, "VMRUN refused the VMCB (VMEXIT_INVALID): %s",
+				 why ? why : "no check of Lamina's names the field");
+	}
 	return vcpu_stop(v, true, "unhandled exit 0x%llx", (unsigned long long)code);
 }
 

@@ -72,8 +72,6 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
 
 #define CR0_NE_BIT (1ull << 5)
 #define CR4_VMXE_BIT (1ull << 13)
-#define VEC_UD_VMX 6
-#define VEC_GP_VMX 13
 
 #define INTR_INFO_VALID (1u << 31)
 #define INTR_INFO_ERROR_CODE (1u << 11)

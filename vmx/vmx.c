@@ -171,5 +171,6 @@ const struct vendor_ops vmx_ops = {
 	.get_sregs = vmx_get_sregs,
 	.set_sregs = vmx_set_sregs,
 	.set_slice = vmx_set_slice,
+	.inject_exception = vmx_inject_exception,
 	.vcpu_run = vmx_vcpu_run,
 };

@@ -111,6 +111,8 @@ void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *s);
 void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *s);
 bool vmx_set_slice(struct vcpu *v, u32 us);
 /* vmx_exit.c */
+void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error,
+			  u32 error_code, u64 cr2);
 enum exit_action vmx_vcpu_run(struct vcpu *v);
 
 /* Name of a VM-instruction error number (SDM vol. 3, 31.4). */

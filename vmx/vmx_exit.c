@@ -31,22 +31,34 @@ static void skip(void)
 				vmread(VMCS_EXIT_INSTR_LEN));
 }
 
-static void inject(u8 vector, bool error_code)
+void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error,
+			  u32 error_code, u64 cr2)
 {
+	(void)v;
+	/* Real mode pushes no error code (and VM entry would refuse one). */
+	if (!(vmread(VMCS_GUEST_CR0) & CR0_PE))
+		has_error = false;
+	/* VMX does not switch CR2: the register is the guest's already. */
+	if (vector == VEC_PF)
+		write_cr2(cr2);
 	vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION |
 				      vector |
-				      (error_code ? INTR_INFO_ERROR_CODE : 0));
-	if (error_code)
-		vmwrite(VMCS_ENTRY_EXCEPTION_ERRCODE, 0);
+				      (has_error ? INTR_INFO_ERROR_CODE : 0));
+	if (has_error)
+		vmwrite(VMCS_ENTRY_EXCEPTION_ERRCODE, error_code);
 }
 
 static enum exit_action vmx_handle_exception_nmi(struct vcpu *v)
 {
 	u32 info = (u32)vmread(VMCS_EXIT_INTR_INFO);
 
-	/* NMI exiting consumed an NMI meant for Lamina: a stop request. */
-	if (((info >> 8) & 7) == INTR_TYPE_NMI_SHIFTED && smp_stop_requested())
-		smp_stopped_here(hv_emergency_disable());
+	/* NMI exiting consumed an NMI meant for Lamina: a stop request, or
+	 * a kick whose request the run loop takes next. */
+	if (((info >> 8) & 7) == INTR_TYPE_NMI_SHIFTED) {
+		if (smp_stop_requested())
+			smp_stopped_here(hv_emergency_disable());
+		return EXIT_RESUME;
+	}
 	return vcpu_stop(v, true, "unexpected exception exit, info 0x%x", info);
 }
 
@@ -154,7 +166,7 @@ static enum exit_action vmx_handle_msr(struct vcpu *v)
 	u64 val = (v->gprs.rax & 0xffffffff) | (v->gprs.rdx << 32);
 
 	if (!vcpu_msr(v, (u32)v->gprs.rcx, write, &val)) {
-		inject(VEC_GP_VMX, true);
+		vmx_inject_exception(v, VEC_GP, true, 0, 0);
 		return EXIT_RESUME;
 	}
 	if (!write) {
@@ -171,7 +183,7 @@ static enum exit_action vmx_handle_xsetbv(struct vcpu *v)
 
 	v->exits[VEXIT_OTHER]++;
 	if (!vcpu_xsetbv(v, (u32)v->gprs.rcx, val)) {
-		inject(VEC_GP_VMX, true);
+		vmx_inject_exception(v, VEC_GP, true, 0, 0);
 		return EXIT_RESUME;
 	}
 	skip();
@@ -181,7 +193,7 @@ static enum exit_action vmx_handle_xsetbv(struct vcpu *v)
 static enum exit_action vmx_handle_vmx_insn(struct vcpu *v)
 {
 	v->exits[VEXIT_OTHER]++;
-	inject(VEC_UD_VMX, false);
+	vmx_inject_exception(v, VEC_UD, false, 0, 0);
 	return EXIT_RESUME;
 }
 

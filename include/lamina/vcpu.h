@@ -122,6 +122,12 @@ static inline bool vcpu_has_requests(const struct vcpu *v)
 	return __atomic_load_n(&v->requests, __ATOMIC_ACQUIRE) != 0;
 }
 
+/* Exception vectors the shared layer injects. */
+#define VEC_UD 6
+#define VEC_DF 8
+#define VEC_GP 13
+#define VEC_PF 14
+
 /* Shared exit handling (kernel/vcpu.c). */
 void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, u32 out[4]);
 /*

@@ -32,6 +32,12 @@ VENDOR_OP(OPTIONAL, void, set_regs, (struct vcpu *v, const struct vcpu_regs *r))
 VENDOR_OP(OPTIONAL, void, get_sregs, (struct vcpu *v, struct vcpu_sregs *s))
 VENDOR_OP(OPTIONAL, void, set_sregs, (struct vcpu *v, const struct vcpu_sregs *s))
 /*
+ * Deliver exception @vector to the guest at its next entry, with
+ * @error_code when @has_error; for #PF (14) the guest's CR2 becomes @cr2.
+ * On the vCPU's pCPU, between exits.
+ */
+VENDOR_OP(OPTIONAL, void, inject_exception, (struct vcpu *v, u8 vector, bool has_error, u32 error_code, u64 cr2))
+/*
  * Boot CPU only: end the next run after @us of guest time with the CPU's
  * own timer (VMX preemption timer); false when there is none, and the
  * local APIC timer serves.

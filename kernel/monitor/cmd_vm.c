@@ -178,6 +178,8 @@ int cmd_stats(struct mon_ctx *ctx, int argc, char **argv)
 		   vm->stop_reason[0] ? ": " : "", vm->stop_reason);
 	if (!vm->nr_vcpus)
 		return 0;
+	mon_printf(ctx, "  vcpus      %u, %u running\r\n", vm->nr_vcpus,
+		   READ_ONCE(vm->vcpus_running));
 	for (int k = 0; k < VCPU_EXIT_KINDS; k++) {
 		u64 n = 0;
 

@@ -11,3 +11,4 @@ FUZZ_SRCS_fuzz_config += kernel/config_check_boot.c kernel/guest/multiboot.c
 FUZZ_SRCS_fuzz_yaml += kernel/config_check_boot.c kernel/guest/multiboot.c
 FUZZ_SRCS_fuzz_multiboot1 := kernel/guest/multiboot.c
 FUZZ_SRCS_fuzz_guest_walk := mm/guest_walk.c
+FUZZ_SRCS_fuzz_insn := kernel/vdev/insn.c

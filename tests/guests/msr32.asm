@@ -4,20 +4,13 @@
 bits 32
 org 0x100000
 
+%include "desc32.inc"
+
 start:
 	mov esp, stack_top
-	lgdt [gdtr]
-	jmp 0x08:.flat
-.flat:	mov ax, 0x10
-	mov ds, ax
-	mov es, ax
-	mov ss, ax
-	mov eax, gp_handler			; IDT entry 13: interrupt gate
-	mov [idt + 13 * 8], ax
-	mov word [idt + 13 * 8 + 2], 0x08
-	mov word [idt + 13 * 8 + 4], 0x8e00
-	shr eax, 16
-	mov [idt + 13 * 8 + 6], ax
+	FLAT_SEGMENTS
+	mov eax, gp_handler
+	SET_GATE 13
 	lidt [idtr]
 
 	mov ecx, 0x10				; IA32_TSC: allowed, moves
@@ -63,16 +56,7 @@ gp_checked:
 
 %include "report32.inc"
 
-align 8
-gdt:	dq 0
-	dq 0x00cf9a000000ffff			; 0x08: flat 32-bit code
-	dq 0x00cf92000000ffff			; 0x10: flat data
-gdtr:	dw 3 * 8 - 1
-	dd gdt
-align 8
-idt:	times 32 dq 0
-idtr:	dw 32 * 8 - 1
-	dd idt
+DESC32_TABLES
 gp_count:	dd 0
 msg_tsc:	db "rdmsr IA32_TSC allowed", 10, 0
 msg_misc:	db "rdmsr IA32_MISC_ENABLE allowed", 10, 0

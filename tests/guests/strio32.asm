@@ -10,6 +10,8 @@
 bits 32
 org 0x100000
 
+%include "desc32.inc"
+
 UART	equ 0x3f8
 NOBODY	equ 0x80				; an unowned port: reads 0xff
 FW_CFG_SEL equ 0x510
@@ -21,12 +23,7 @@ start:
 	mov esp, stack_top
 	xor ebp, ebp				; failures
 	cld
-	lgdt [gdtr]
-	jmp 0x08:.flat
-.flat:	mov ax, 0x10
-	mov ds, ax
-	mov es, ax
-	mov ss, ax
+	FLAT_SEGMENTS
 
 	; 1. REP OUTSB of a whole line to the UART: it is printed (the test
 	; checks the console log), ESI ends past it, ECX at 0.

@@ -14,15 +14,12 @@
 bits 32
 org 0x100000
 
+%include "desc32.inc"
+
 start:
 	mov esp, stack_top
 	xor ebp, ebp				; failures
-	lgdt [gdtr]
-	jmp 0x08:.flat
-.flat:	mov ax, 0x10
-	mov ds, ax
-	mov es, ax
-	mov ss, ax
+	FLAT_SEGMENTS
 	call fill_idt
 	lidt [idtr]
 
@@ -128,11 +125,7 @@ puthex:
 fill_idt:
 	xor ecx, ecx
 .next:	mov eax, [stubs + ecx * 4]
-	mov [idt + ecx * 8], ax
-	mov word [idt + ecx * 8 + 2], 0x08
-	mov word [idt + ecx * 8 + 4], 0x8e00
-	shr eax, 16
-	mov [idt + ecx * 8 + 6], ax
+	SET_GATE ecx
 	inc ecx
 	cmp ecx, 32
 	jb .next
@@ -180,16 +173,7 @@ stubs:
 %assign v v + 1
 %endrep
 
-align 8
-gdt:	dq 0
-	dq 0x00cf9a000000ffff			; 0x08: flat 32-bit code
-	dq 0x00cf92000000ffff			; 0x10: flat data
-gdtr:	dw 3 * 8 - 1
-	dd gdt
-align 8
-idt:	times 32 dq 0
-idtr:	dw 32 * 8 - 1
-	dd idt
+DESC32_TABLES
 
 resume:		dd 0
 ud_count:	dd 0

@@ -13,7 +13,8 @@ import pytest
 from conftest import CFG_TOOL, REPO, booted
 
 BOOT = pytest.mark.timeout(240)
-CONFIGS = {"qemu-bios": os.path.join(REPO, "configs", "demo.yaml"),
+CONFIGS = {"qemu-bios": os.path.join(REPO, "tests", "configs",
+                                     "boot-default.yaml"),
            "bochs-vmx": os.path.join(REPO, "tests", "configs",
                                      "boot-2cpu.yaml")}
 BLOB_DIR = os.path.join(REPO, "build", "test-blobs")

@@ -131,6 +131,14 @@ def test_two_vcpus_share_memory(setup):
         check_console(log, g)
         head, _ = stats(con, "smp")
         assert head.startswith("vm 'smp': stopped"), head
+        # vCPU 1 spins with interrupts off: the stop's kick must still
+        # take it off its pCPU (a bounded wait: the kick is asynchronous).
+        for _ in range(20):
+            line = [l for l in con.run("stats smp") if "vcpus" in l][0]
+            if line.strip() == "vcpus      2, 0 running":
+                break
+            con.machine._drain(0.5)
+        assert line.strip() == "vcpus      2, 0 running", line
         rows = "\n".join(con.run("vms"))
         assert re.search(r"\bsmp\s+stopped\b", rows), rows
 

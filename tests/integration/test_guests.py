@@ -71,11 +71,14 @@ GUESTS = {
                         ("written by hypercall",)),
     "msr": Guest("guest-msr32.yaml", "msr", 4, DEBUG_EXIT_0, {"msr": 4},
                  ("SUMMARY: done",)),
+    "strpf": Guest("guest-strpf32.yaml", "strpf", 11, DEBUG_EXIT_0,
+                   {"npf": 0, "shutdown": 0}, ("SUMMARY: done",)),
     "multiboot": Guest("guest-multiboot.yaml", "mb", 16, DEBUG_EXIT_0,
                        {"shutdown": 0, "npf": 0}, ("SUMMARY: done",)),
 }
 CASES = [(g, s) for g in ("raw32", "raw64") for s in ALL] + \
-        [(g, s) for g in ("hypercalls", "msr", "multiboot") for s in SVM_VMX]
+        [(g, s) for g in ("hypercalls", "msr", "multiboot", "strpf")
+         for s in SVM_VMX]
 
 
 @BOOT

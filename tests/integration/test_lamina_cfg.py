@@ -30,6 +30,7 @@ DEVICE = struct.Struct("<IIQQQ2I")
 NONE = 0xffffffff
 BOOT_RAW32, BOOT_RAW64, BOOT_REAL16, BOOT_MULTIBOOT = 1, 2, 3, 4
 CRASH_STOP, CRASH_RESTART, CRASH_DUMP = 1, 2, 3
+VM_AUTOSTART = 1
 DEV_UART, DEV_DEBUG_EXIT, DEV_PIO, DEV_MMIO = 1, 2, 3, 4
 MEM_READONLY, MEM_LOG_DIRTY = 1, 2
 
@@ -112,14 +113,16 @@ def test_demo_compiles_to_the_blob_it_describes(tmp_path):
     assert alpha["devices"] == [(DEV_UART, 4, 0x3f8, 8, 0),
                                 (DEV_DEBUG_EXIT, 0, 0xf4, 4, 0)]
     assert (alpha["kind"], alpha["entry"]) == (BOOT_RAW32, 0x100000)
-    assert alpha["flags"] == 0 and alpha["crash"] == CRASH_STOP
+    assert alpha["crash"] == CRASH_STOP
     assert beta["name"] == "beta" and beta["cpus"] == 1 << 0
-    assert beta["regions"] == [(0, 16 << 20, 0, None),
+    assert beta["regions"] == [(0, 1 << 20, 0, None),
+                               (1 << 20, 15 << 20, 0, "echo32.bin"),
                                (16 << 20, 16 << 20, MEM_LOG_DIRTY, None)]
     for vm in cfg["vms"]:
         assert vm["image"] is None and vm["cmdline"] is None
         assert vm["budget"] == 0
-    assert beta["kind"] == BOOT_RAW64
+        assert vm["flags"] == VM_AUTOSTART
+    assert (beta["kind"], beta["entry"]) == (BOOT_RAW32, 0x100000)
 
 
 def test_multi_compiles_with_its_features(tmp_path):

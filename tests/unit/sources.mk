@@ -21,3 +21,5 @@ UNIT_SRCS_test_fw_cfg := kernel/vdev/fw_cfg.c
 UNIT_SRCS_test_config += kernel/config_check_boot.c kernel/guest/multiboot.c
 UNIT_SRCS_test_multiboot1 := kernel/guest/multiboot.c
 UNIT_SRCS_test_guest_walk := mm/guest_walk.c
+UNIT_SRCS_test_insn := kernel/vdev/insn.c
+UNIT_SRCS_test_svm_check := svm/svm_check.c
