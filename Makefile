@@ -32,7 +32,8 @@ GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/g
 .PHONY: all guests iso usb run run-uefi run-bochs test test-unit test-integration \
 	fuzz fuzz-build unit-build deps clean help bench
 
-all: $(BUILD)/lamina.elf $(BUILD)/lamina-stripped.elf $(BUILD)/lamina-cfg $(GUESTS)
+all: $(BUILD)/lamina.elf $(BUILD)/lamina-stripped.elf $(BUILD)/lamina-cfg \
+	$(BUILD)/lamina-ctl $(GUESTS)
 
 $(BUILD)/k/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -70,6 +71,15 @@ $(BUILD)/lamina-cfg: $(LAMINA_CFG_SRCS) $(wildcard tools/lamina-cfg/*.h) \
 		$(wildcard include/abi/*.h include/lamina/*.h kernel/*.h)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(TOOLCFLAGS) $(LAMINA_CFG_SRCS) -o $@ -lyaml
+
+# lamina-ctl runs one monitor command in JSON mode (docs/monitor.md).
+LAMINA_CTL_SRCS := $(wildcard tools/lamina-ctl/*.c)
+
+$(BUILD)/lamina-ctl: $(LAMINA_CTL_SRCS) $(wildcard tools/lamina-ctl/*.h) \
+		include/lamina/monitor.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude \
+		$(LAMINA_CTL_SRCS) -o $@
 
 # ---------------------------------------------------------------- test guests
 $(BUILD)/guests/%.bin: tests/guests/%.asm $(wildcard tests/guests/*.inc)
@@ -177,6 +187,7 @@ bench: deps $(BUILD)/lamina.iso $(GUESTS) $(BUILD)/bench/memslot_lookup $(BUILD)
 	$(BUILD)/bench/memslot_lookup | tee $(BUILD)/bench/memslot_lookup.txt
 	$(PYTHON) bench/exit_cost.py
 	$(PYTHON) bench/guest_runs.py && $(PYTHON) bench/vm_footprint.py
+	$(PYTHON) bench/lifecycle.py $(LIFECYCLE_ARGS)
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 clean:

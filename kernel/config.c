@@ -61,6 +61,9 @@ static unsigned int check_blob(const void *blob, size_t len)
 	return cfg_validate(blob, len, &env, report, NULL);
 }
 
+/* Validated at boot; read-only from then on (STYLE.md). */
+static const void *loaded_blob;
+
 static const struct boot_module *find_blob(void)
 {
 	for (unsigned int i = 0; i < bootinfo.nr_modules; i++)
@@ -103,6 +106,7 @@ int config_load(bool fail_after)
 		return fail_after ? -HV_ECANCELED : 0;
 	}
 	apply_globals(cfg_hdr(blob));
+	loaded_blob = blob;
 	for (u32 i = 0; i < cfg_hdr(blob)->nr_vms && !err; i++) {
 		struct vm *vm;
 
@@ -112,6 +116,7 @@ int config_load(bool fail_after)
 		err = -HV_ECANCELED;
 	if (err) {
 		vm_destroy_all();
+		loaded_blob = NULL;
 		return err;
 	}
 	status[0] = '\0';
@@ -139,8 +144,15 @@ void config_autostart(void)
 	}
 }
 
+/* The validated blob VMs come from, or NULL (`create` needs it). */
+const void *config_blob(void)
+{
+	return loaded_blob;
+}
+
 void config_unload(void)
 {
+	loaded_blob = NULL;
 	vm_destroy_all();
 	status[0] = '\0';
 }

@@ -41,6 +41,9 @@ extern const u64 isr_table[256];
 static struct idt_gate idt[256] __aligned(4096);
 static u64 unexpected_irqs, nmi_kicks;
 
+/* kernel/idle.asm */
+extern const char idle_window_start[], idle_window_hlt[], idle_window_end[];
+
 static const char *const exception_names[NR_EXCEPTIONS] = {
 	[0] = "#DE divide error",	[1] = "#DB debug",
 	[2] = "NMI",			[3] = "#BP breakpoint",
@@ -98,7 +101,11 @@ void interrupt_dispatch(struct regs *r)
 		/* A panic or a reboot on another CPU stops this one. */
 		if (smp_stop_requested())
 			smp_stopped_here(hv_emergency_disable());
-		nmi_kicks++; /* vcpu_kick(): the request is already posted */
+		/* vcpu_kick(): the request is posted; do not sleep past it. */
+		if (r->rip >= (u64)(uintptr_t)idle_window_start &&
+		    r->rip <= (u64)(uintptr_t)idle_window_hlt)
+			r->rip = (u64)(uintptr_t)idle_window_end;
+		nmi_kicks++;
 		return;
 	}
 	if (r->vector < NR_EXCEPTIONS)

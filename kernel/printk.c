@@ -5,6 +5,7 @@
  */
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
+#include <lamina/monitor.h>
 #include <lamina/printk.h>
 #include <lamina/spinlock.h>
 #include <lamina/uart.h>
@@ -17,6 +18,7 @@ static u64 log_head; /* total bytes ever written; index = head % size */
 static spinlock_t log_lock = SPINLOCK_INIT;
 static enum log_level console_level = LOG_INFO;
 static bool log_forced; /* a panic took the console over */
+static bool console_json; /* the monitor is in JSON mode */
 
 static void log_lock_take(void)
 {
@@ -40,6 +42,11 @@ void log_set_console_level(enum log_level level)
 	console_level = level;
 }
 
+void console_set_json(bool on)
+{
+	WRITE_ONCE(console_json, on);
+}
+
 /* The serial line wants CR LF. */
 static void console_put(const char *s, size_t n)
 {
@@ -48,6 +55,17 @@ static void console_put(const char *s, size_t n)
 			uart_putc('\r');
 		uart_putc(s[i]);
 	}
+}
+
+/*
+ * A log line while the monitor speaks JSON: {"log":"..."}, so that a
+ * program reading replies can tell it from one. Under the log's lock.
+ */
+static void console_put_json(const char *s, size_t n)
+{
+	static char buf[LOG_LINE_MAX * 6 + 16]; /* every byte escaped */
+
+	console_put(buf, json_log_line(buf, sizeof(buf), s, n));
 }
 
 static void ring_put(const char *s, size_t n)
@@ -76,7 +94,9 @@ void vprintk(enum log_level level, const char *fmt, va_list ap)
 
 	log_lock_take();
 	ring_put(line, (size_t)n);
-	if (level <= console_level)
+	if (level <= console_level && READ_ONCE(console_json))
+		console_put_json(line, (size_t)n);
+	else if (level <= console_level)
 		console_put(line, (size_t)n);
 	log_lock_drop();
 }
@@ -110,32 +130,50 @@ void console_printf(const char *fmt, ...)
 }
 
 /*
- * Replay the ring. The oldest line may have been cut by wrap-around: skip
- * to the first full line.
+ * Where the oldest whole line in the ring starts: the oldest bytes may
+ * have been cut by wrap-around, so after a wrap it is past the first LF.
+ */
+static u64 oldest_line(u64 head)
+{
+	u64 i = head > LOG_BUF_SIZE ? head - LOG_BUF_SIZE : 0;
+
+	if (i)
+		while (i < head && log_buf[i++ % LOG_BUF_SIZE] != '\n')
+			;
+	return i;
+}
+
+/*
+ * Line by line, the log's lock held only while a line is copied: @fn may
+ * print (to the console, which takes the lock). Lines the ring overwrites
+ * meanwhile are skipped; lines logged meanwhile are not shown.
  */
 void log_for_each(void (*fn)(void *ctx, const char *s, size_t n), void *ctx)
 {
 	static char line[LOG_LINE_MAX];
-	u64 start, end, i;
-	size_t len = 0;
+	u64 pos, end;
 
 	log_lock_take();
 	end = log_head;
-	start = end > LOG_BUF_SIZE ? end - LOG_BUF_SIZE : 0;
-	if (start)
-		while (start < end && log_buf[start++ % LOG_BUF_SIZE] != '\n')
-			;
-	for (i = start; i < end; i++) {
-		char c = log_buf[i % LOG_BUF_SIZE];
-
-		if (c != '\n' && len < sizeof(line) - 1) {
-			line[len++] = c;
-			continue;
-		}
-		if (c == '\n') {
-			fn(ctx, line, len);
-			len = 0;
-		}
-	}
+	pos = oldest_line(end);
 	log_lock_drop();
+	for (;;) {
+		size_t len = 0;
+		bool whole;
+
+		log_lock_take();
+		if (pos < oldest_line(log_head))
+			pos = oldest_line(log_head);
+		while (pos < end && log_buf[pos % LOG_BUF_SIZE] != '\n') {
+			if (len < sizeof(line) - 1)
+				line[len++] = log_buf[pos % LOG_BUF_SIZE];
+			pos++;
+		}
+		whole = pos < end;
+		pos++;
+		log_lock_drop();
+		if (!whole)
+			return;
+		fn(ctx, line, len);
+	}
 }

@@ -59,6 +59,7 @@ enum exit_action vcpu_stop(struct vcpu *v, bool crashed, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 	va_end(ap);
+	vm->crash_vcpu = v->id;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		if (vm->vcpus[i] == v)
 			continue;
@@ -72,11 +73,10 @@ enum exit_action vcpu_stop(struct vcpu *v, bool crashed, const char *fmt, ...)
 }
 
 /*
- * HLT: sleep on this pCPU until a request (no virtual interrupt source
- * exists yet, so nothing else can end the wait). STI's one-instruction
- * shadow makes the kick that races with the test end the HLT instead.
- * On the boot CPU the monitor must go on: the vCPU stays halted there and
- * vcpu_bsp_poll() does not enter it again.
+ * HLT: the vCPU leaves its run loop and sleeps (vcpu_step says idle)
+ * until an event; no virtual interrupt source exists yet, so only its
+ * VM's stop, pause or resume requests end the sleep, and a halted vCPU
+ * stays halted across them (it does not run past its HLT).
  */
 enum exit_action vcpu_halt(struct vcpu *v, bool intr_on, u64 rip)
 {
@@ -84,24 +84,25 @@ enum exit_action vcpu_halt(struct vcpu *v, bool intr_on, u64 rip)
 		pr_warn("vm '%s' vCPU %u: HLT with interrupts off at rip 0x%llx: nothing can wake it\n",
 			v->vm->name, v->id, (unsigned long long)rip);
 	WRITE_ONCE(v->halted, true);
-	if (v->pcpu == 0)
-		return EXIT_TO_MONITOR;
-	while (!vcpu_has_requests(v))
-		__asm__ __volatile__("sti; hlt; cli" ::: "memory");
-	WRITE_ONCE(v->halted, false);
-	return EXIT_RESUME;
+	return EXIT_TO_MONITOR;
 }
 
-/* Requests taken between runs. Returns true when the vCPU must end. */
-static bool vcpu_take_requests(struct vcpu *v)
+/* The registers the vCPU leaves behind, for the monitor. */
+static void vcpu_save_state(struct vcpu *v)
 {
-	unsigned long r = __atomic_exchange_n(&v->requests, 0, __ATOMIC_ACQ_REL);
+	hv_ops->get_regs(v, &v->regs);
+	hv_ops->get_sregs(v, &v->sregs);
+}
 
-	return r & (1ul << VCPU_REQ_STOP);
+static void vcpu_load_state(struct vcpu *v)
+{
+	hv_ops->set_sregs(v, &v->sregs);
+	hv_ops->set_regs(v, &v->regs);
+	v->regs_dirty = false;
 }
 
 /* On the vCPU's pCPU, before it first runs: its vendor and start state. */
-static int vcpu_enter_first(struct vcpu *v)
+int vcpu_enter_first(struct vcpu *v)
 {
 	int err = hv_ops->vcpu_load ? hv_ops->vcpu_load(v) : 0;
 
@@ -110,19 +111,58 @@ static int vcpu_enter_first(struct vcpu *v)
 			  v->id, hv_ops->name, err);
 		return err;
 	}
-	hv_ops->set_sregs(v, &v->boot_sregs);
-	hv_ops->set_regs(v, &v->boot_regs);
+	vcpu_load_state(v);
 	v->loaded = true;
 	return 0;
 }
 
-/* After its last run: nothing of it stays on the pCPU. */
-static void vcpu_leave_last(struct vcpu *v)
+/*
+ * Requests between runs, then one run. A pause parks the vCPU: its
+ * registers saved for the monitor, it runs no more until its VM is
+ * resumed (the resume wakes it), loading what the monitor changed.
+ */
+enum vcpu_step vcpu_step(struct vcpu *v, enum exit_action (*run)(struct vcpu *))
 {
-	if (v->loaded && hv_ops->vcpu_put)
-		hv_ops->vcpu_put(v);
+	unsigned long r = __atomic_exchange_n(&v->requests, 0, __ATOMIC_ACQ_REL);
+
+	if (r & (1ul << VCPU_REQ_STOP))
+		return VCPU_ENDED;
+	if (r & (1ul << VCPU_REQ_TLB_FLUSH))
+		hv_ops->flush_tlb(v);
+	/* An interrupt ends a HLT only when the guest can take it. */
+	if (READ_ONCE(v->irq_pending) >= 0 && !v->parked &&
+	    hv_ops->inject_irq(v, READ_ONCE(v->irq_pending))) {
+		WRITE_ONCE(v->irq_pending, -1);
+		WRITE_ONCE(v->halted, false);
+	}
+	if ((r & (1ul << VCPU_REQ_PAUSE)) && !v->parked) {
+		vcpu_save_state(v);
+		WRITE_ONCE(v->parked, true);
+	}
+	if (v->parked && READ_ONCE(v->vm->state) != VM_PAUSED) {
+		if (v->regs_dirty)
+			vcpu_load_state(v);
+		WRITE_ONCE(v->parked, false);
+	}
+	if (v->parked || READ_ONCE(v->halted))
+		return VCPU_IDLE;
+	return run(v) == EXIT_STOP_VM ? VCPU_ENDED : VCPU_RAN;
+}
+
+/* After its last run: its registers kept, nothing of it on the pCPU. */
+void vcpu_leave_last(struct vcpu *v)
+{
+	if (v->loaded) {
+		vcpu_save_state(v);
+		if (hv_ops->vcpu_put)
+			hv_ops->vcpu_put(v);
+	}
 	if (read_cr4() & CR4_OSXSAVE) /* the next VM here starts at reset */
 		xsetbv(0, XCR0_X87);
+	WRITE_ONCE(v->running, false);
+	/* The last one out reports; only then may the monitor free the VM. */
+	if (!__atomic_sub_fetch(&v->vm->vcpus_leaving, 1, __ATOMIC_ACQ_REL))
+		vm_vcpus_ended(v->vm);
 	__atomic_sub_fetch(&v->vm->vcpus_running, 1, __ATOMIC_RELEASE);
 }
 
@@ -130,54 +170,14 @@ static void vcpu_leave_last(struct vcpu *v)
 static void vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
+	enum vcpu_step s;
 
 	if (!vcpu_enter_first(v)) {
-		while (hv_ops->vcpu_run(v) != EXIT_STOP_VM &&
-		       !vcpu_take_requests(v))
-			;
+		while ((s = vcpu_step(v, hv_ops->vcpu_run)) != VCPU_ENDED)
+			if (s == VCPU_IDLE)
+				vcpu_idle_wait(&v->requests);
 	}
 	vcpu_leave_last(v);
-}
-
-/* ------------------------------------------------- the boot CPU's vCPU */
-
-#define SLICE_US 2000
-
-static struct vcpu *bsp_vcpu;
-
-void vcpu_slice_expired(void)
-{
-	struct vcpu *v = READ_ONCE(bsp_vcpu);
-
-	if (v)
-		vcpu_make_request(v, VCPU_REQ_YIELD);
-}
-
-bool vcpu_bsp_poll(void)
-{
-	struct vcpu *v = READ_ONCE(bsp_vcpu);
-	enum exit_action a = EXIT_TO_MONITOR;
-
-	if (!v)
-		return false;
-	if (!v->loaded && vcpu_enter_first(v))
-		goto done;
-	/* A halted vCPU stays out until an event: requests only, for now. */
-	if (!READ_ONCE(v->halted)) {
-		bool own = hv_ops->set_slice && hv_ops->set_slice(v, SLICE_US);
-
-		if (!own)
-			lapic_timer_oneshot(VEC_SLICE, SLICE_US);
-		a = hv_ops->vcpu_run(v);
-		if (!own)
-			lapic_timer_stop();
-	}
-	if (!vcpu_take_requests(v) && a != EXIT_STOP_VM)
-		return true;
-done:
-	WRITE_ONCE(bsp_vcpu, NULL);
-	vcpu_leave_last(v);
-	return true;
 }
 
 static int refuse(char *why, size_t len, const char *fmt, const char *arg)
@@ -213,6 +213,7 @@ static int vcpus_create(struct vm *vm, char *why, size_t len)
 		v->vm = vm;
 		v->id = vm->nr_vcpus;
 		v->pcpu = pcpu;
+		v->irq_pending = -1;
 		err = hv_ops->vcpu_create(v);
 		if (err) {
 			objcache_free(&vcpu_cache, v);
@@ -232,12 +233,16 @@ static int vcpus_create(struct vm *vm, char *why, size_t len)
 static int vcpu_launch(struct vcpu *v)
 {
 	__atomic_add_fetch(&v->vm->vcpus_running, 1, __ATOMIC_ACQ_REL);
+	__atomic_add_fetch(&v->vm->vcpus_leaving, 1, __ATOMIC_ACQ_REL);
+	WRITE_ONCE(v->running, true);
 	if (v->pcpu == 0) {
-		WRITE_ONCE(bsp_vcpu, v);
+		vcpu_bsp_take(v);
 		return 0;
 	}
 	if (!smp_post(v->pcpu, vcpu_thread, v))
 		return 0;
+	WRITE_ONCE(v->running, false);
+	__atomic_sub_fetch(&v->vm->vcpus_leaving, 1, __ATOMIC_ACQ_REL);
 	__atomic_sub_fetch(&v->vm->vcpus_running, 1, __ATOMIC_ACQ_REL);
 	return -HV_EBUSY;
 }

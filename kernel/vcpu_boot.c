@@ -104,17 +104,17 @@ static int state_multiboot(struct vcpu *v, char *why, size_t len)
 
 	if (err)
 		return err;
-	state_raw32(&v->boot_regs, &v->boot_sregs, entry);
-	v->boot_regs.g.rax = MB1_BOOT_MAGIC;
-	v->boot_regs.g.rbx = info;
+	state_raw32(&v->regs, &v->sregs, entry);
+	v->regs.g.rax = MB1_BOOT_MAGIC;
+	v->regs.g.rbx = info;
 	return 0;
 }
 
 int vcpu_boot_state(struct vcpu *v, char *why, size_t len)
 {
 	const struct cfg_vm *c = v->vm->cfg;
-	struct vcpu_regs *r = &v->boot_regs;
-	struct vcpu_sregs *s = &v->boot_sregs;
+	struct vcpu_regs *r = &v->regs;
+	struct vcpu_sregs *s = &v->sregs;
 
 	memset(r, 0, sizeof(*r));
 	memset(s, 0, sizeof(*s));

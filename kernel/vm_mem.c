@@ -104,20 +104,22 @@ static int add_slot(struct vm *vm, struct memslot *slot, unsigned int perm,
 	return err;
 }
 
-static int add_region(struct vm *vm, u16 id, const struct cfg_region *r)
+/*
+ * A RAM slot of @size bytes at @gpa, with MEMSLOT_* @flags, its backing
+ * zeroed (or filled from the module @image), mapped; all or nothing.
+ */
+int vm_mem_add_ram(struct vm *vm, u16 id, u64 gpa, u64 size, u32 flags,
+		   const char *image)
 {
-	struct memslot slot = { .base_gfn = r->gpa >> PAGE_SHIFT,
-				.npages = r->size >> PAGE_SHIFT, .id = id };
-	const char *image = cfg_str(vm->blob, r->image);
+	struct memslot slot = { .base_gfn = gpa >> PAGE_SHIFT,
+				.npages = size >> PAGE_SHIFT, .id = id,
+				.flags = flags & (MEMSLOT_READONLY | MEMSLOT_LOG_DIRTY) };
 	int err = -HV_ENOMEM;
 
-	slot.backing = alloc_backing(r->gpa, r->size);
+	slot.backing = alloc_backing(gpa, size);
 	if (!slot.backing)
 		goto err_backing;
-	if (r->flags & CFG_MEM_READONLY)
-		slot.flags |= MEMSLOT_READONLY;
-	if (r->flags & CFG_MEM_LOG_DIRTY) {
-		slot.flags |= MEMSLOT_LOG_DIRTY;
+	if (slot.flags & MEMSLOT_LOG_DIRTY) {
 		slot.dirty_bitmap = page_alloc(bitmap_pages(slot.npages), PAGE_SIZE,
 					       0, PG_OWNER_VM);
 		if (!slot.dirty_bitmap)
@@ -129,7 +131,7 @@ static int add_region(struct vm *vm, u16 id, const struct cfg_region *r)
 			     S2_R | S2_X : S2_RWX, S2_WB);
 	if (err)
 		goto err_slot;
-	vm->ram_bytes += r->size;
+	vm->ram_bytes += size;
 	return 0;
 
 err_slot:
@@ -138,9 +140,18 @@ err_slot:
 err_bitmap:
 	page_free((void *)(uintptr_t)slot.backing, slot.npages, PG_OWNER_GUEST);
 err_backing:
-	pr_err("vm '%s': no memory for region %u (%llu KiB)\n", vm->name, id,
-	       (unsigned long long)(r->size >> 10));
+	pr_err("vm '%s': no memory for slot %u (%llu KiB)\n", vm->name, id,
+	       (unsigned long long)(size >> 10));
 	return err;
+}
+
+static int add_region(struct vm *vm, u16 id, const struct cfg_region *r)
+{
+	u32 flags = (r->flags & CFG_MEM_READONLY ? MEMSLOT_READONLY : 0) |
+		    (r->flags & CFG_MEM_LOG_DIRTY ? MEMSLOT_LOG_DIRTY : 0);
+
+	return vm_mem_add_ram(vm, id, r->gpa, r->size, flags,
+			      cfg_str(vm->blob, r->image));
 }
 
 static int add_mmio(struct vm *vm, u16 id, const struct cfg_device *d)
@@ -179,17 +190,72 @@ int vm_mem_create(struct vm *vm)
 	return err;
 }
 
-void vm_mem_destroy(struct vm *vm)
+/* Unmapped, out of the set, its memory freed (the VM does not run). */
+static void del_slot(struct vm *vm, const struct memslot *slot)
 {
+	struct memslot s = *slot;
 	char why[96];
 
-	while (vm->slots.used) {
-		struct memslot s = vm->slots.slots[vm->slots.used - 1];
+	s2_unmap(&vm->s2, s.base_gfn << PAGE_SHIFT, s.npages << PAGE_SHIFT);
+	memslot_delete(&vm->slots, s.id, why, sizeof(why));
+	if (!(s.flags & MEMSLOT_MMIO))
+		vm->ram_bytes -= s.npages << PAGE_SHIFT;
+	free_slot_memory(&s);
+}
 
-		s2_unmap(&vm->s2, s.base_gfn << PAGE_SHIFT, s.npages << PAGE_SHIFT);
-		memslot_delete(&vm->slots, s.id, why, sizeof(why));
-		free_slot_memory(&s);
+int vm_mem_del(struct vm *vm, u16 id)
+{
+	const struct memslot *s = memslot_by_id(&vm->slots, id);
+
+	if (!s)
+		return -HV_ENOENT;
+	del_slot(vm, s);
+	return 0;
+}
+
+/*
+ * Dirty logging on or off for a RAM slot: on, a bitmap and the slot
+ * write-protected; off, writable again and the bitmap freed.
+ */
+int vm_mem_log_dirty(struct vm *vm, u16 id, bool on)
+{
+	const struct memslot *s = memslot_by_id(&vm->slots, id);
+	u64 *bitmap;
+	char why[96];
+	int err;
+
+	if (!s)
+		return -HV_ENOENT;
+	if (s->flags & (MEMSLOT_MMIO | MEMSLOT_READONLY))
+		return -HV_EINVAL;
+	if (!!(s->flags & MEMSLOT_LOG_DIRTY) == on)
+		return 0;
+	bitmap = s->dirty_bitmap;
+	if (on) {
+		bitmap = page_alloc(bitmap_pages(s->npages), PAGE_SIZE, 0, PG_OWNER_VM);
+		if (!bitmap)
+			return -HV_ENOMEM;
 	}
+	err = memslot_set_flags(&vm->slots, id, on ? s->flags | MEMSLOT_LOG_DIRTY :
+				s->flags & ~MEMSLOT_LOG_DIRTY, on ? bitmap : NULL,
+				why, sizeof(why));
+	if (err) {
+		if (on)
+			page_free(bitmap, bitmap_pages(s->npages), PG_OWNER_VM);
+		return err;
+	}
+	s = memslot_by_id(&vm->slots, id);
+	if (on)
+		return dirty_log_start(&vm->s2, s);
+	page_free(bitmap, bitmap_pages(s->npages), PG_OWNER_VM);
+	return s2_protect(&vm->s2, s->base_gfn << PAGE_SHIFT,
+			  s->npages << PAGE_SHIFT, S2_RWX);
+}
+
+void vm_mem_destroy(struct vm *vm)
+{
+	while (vm->slots.used)
+		del_slot(vm, &vm->slots.slots[vm->slots.used - 1]);
 	if (vm->s2.root)
 		s2_destroy(&vm->s2);
 	vm->ram_bytes = 0;

@@ -118,10 +118,12 @@ const struct vendor_ops svm_ops = {
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_destroy = svm_vcpu_destroy,
 	.vcpu_load = svm_vcpu_load,
+	.flush_tlb = svm_flush_tlb,
 	.get_regs = svm_get_regs,
 	.set_regs = svm_set_regs,
 	.get_sregs = svm_get_sregs,
 	.set_sregs = svm_set_sregs,
 	.inject_exception = svm_inject_exception,
+	.inject_irq = svm_inject_irq,
 	.vcpu_run = svm_vcpu_run,
 };

@@ -29,6 +29,7 @@ void svm_decode_caps(struct hv_caps *caps);
 int svm_vcpu_create(struct vcpu *v);
 void svm_vcpu_destroy(struct vcpu *v);
 int svm_vcpu_load(struct vcpu *v);
+void svm_flush_tlb(struct vcpu *v);
 void svm_get_regs(struct vcpu *v, struct vcpu_regs *r);
 void svm_set_regs(struct vcpu *v, const struct vcpu_regs *r);
 void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *s);
@@ -37,6 +38,7 @@ void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *s);
 const char *svm_vmcb_invalid_reason(const u8 *vmcb);
 
 /* svm_exit.c */
+bool svm_inject_irq(struct vcpu *v, int vector);
 void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 			  u32 error_code, u64 cr2);
 enum exit_action svm_vcpu_run(struct vcpu *v);

@@ -48,10 +48,53 @@ void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 		(has_error ? EVENT_ERROR_CODE | ((u64)error_code << 32) : 0);
 }
 
+/*
+ * An external interrupt for the guest: straight in through EVENTINJ when
+ * it can take one now; otherwise a virtual interrupt (V_IRQ) with the VINTR
+ * intercept, which exits as soon as the guest could take it.
+ */
+bool svm_inject_irq(struct vcpu *v, int vector)
+{
+	u8 *vmcb = v->vendor;
+	u64 *vintr = &FIELD(vmcb, VMCB_VINTR, u64);
+
+	if ((FIELD(vmcb, VMCB_RFLAGS, u64) & RFLAGS_IF) &&
+	    !(FIELD(vmcb, VMCB_INT_STATE, u64) & 1) &&
+	    !(FIELD(vmcb, VMCB_EVENTINJ, u64) & EVENT_VALID)) {
+		FIELD(vmcb, VMCB_EVENTINJ, u64) = EVENT_VALID | (u8)vector;
+		return true;
+	}
+	*vintr |= VINTR_IRQ | VINTR_PRIO | VINTR_IGN_TPR;
+	FIELD(vmcb, VMCB_INTERCEPT_MISC1, u32) |= MISC1_VINTR;
+	return false;
+}
+
+/* The window is open: the shared layer injects the real thing. */
+static enum exit_action svm_handle_vintr(struct vcpu *v, u8 *vmcb)
+{
+	(void)v;
+	FIELD(vmcb, VMCB_VINTR, u64) &= ~(VINTR_IRQ | VINTR_PRIO | VINTR_IGN_TPR);
+	FIELD(vmcb, VMCB_INTERCEPT_MISC1, u32) &= ~MISC1_VINTR;
+	return EXIT_TO_MONITOR;
+}
+
+/*
+ * An exit in the middle of delivering an event (an exception frame pushed
+ * onto a dirty-logged page, an interrupt arriving meanwhile) leaves the
+ * event in EXITINTINFO: it must be delivered again, or the guest loses it.
+ */
+static void reinject(u8 *vmcb)
+{
+	u64 info = FIELD(vmcb, VMCB_EXITINTINFO, u64);
+
+	if (info & EVENT_VALID)
+		FIELD(vmcb, VMCB_EVENTINJ, u64) = info;
+}
+
 static enum exit_action svm_handle_host_event(struct vcpu *v, u8 *vmcb)
 {
 	(void)v;
-	(void)vmcb;
+	reinject(vmcb);
 	return EXIT_RESUME; /* Lamina took it at STGI */
 }
 
@@ -73,6 +116,8 @@ static enum exit_action svm_handle_hlt(struct vcpu *v, u8 *vmcb)
 {
 	v->exits[VEXIT_HLT]++;
 	skip(vmcb, 1);
+	/* `sti; hlt`: HLT ran, so the STI shadow is over. */
+	FIELD(vmcb, VMCB_INT_STATE, u64) &= ~1ull;
 	return vcpu_halt(v, FIELD(vmcb, VMCB_RFLAGS, u64) & RFLAGS_IF,
 			 FIELD(vmcb, VMCB_RIP, u64));
 }
@@ -185,6 +230,7 @@ static enum exit_action svm_handle_xsetbv(struct vcpu *v, u8 *vmcb)
 static const svm_exit_fn svm_exit_handlers[] = {
 	[EXIT_INTR] = svm_handle_host_event,
 	[EXIT_NMI] = svm_handle_host_event,
+	[EXIT_VINTR] = svm_handle_vintr,
 	[EXIT_CPUID] = svm_handle_cpuid,
 	[EXIT_INVD] = svm_handle_invd,
 	[EXIT_HLT] = svm_handle_hlt,
@@ -204,8 +250,10 @@ static enum exit_action svm_handle_npf(struct vcpu *v, u8 *vmcb)
 	u64 err = FIELD(vmcb, VMCB_EXITINFO1, u64);
 
 	v->exits[VEXIT_NPF]++;
-	if ((err & 2) && dirty_log_fault(&v->vm->s2, &v->vm->slots, gpa >> 12))
+	if ((err & 2) && dirty_log_fault(&v->vm->s2, &v->vm->slots, gpa >> 12)) {
+		reinject(vmcb);
 		return EXIT_RESUME;
+	}
 	return vcpu_stop(v, true, "nested page fault: %s at GPA 0x%llx (error 0x%llx), rip 0x%llx",
 			 err & 2 ? "write" : err & 0x10 ? "fetch" : "read",
 			 (unsigned long long)gpa, (unsigned long long)err,
@@ -259,7 +307,9 @@ enum exit_action svm_vcpu_run(struct vcpu *v)
 		if (vcpu_has_requests(v))
 			return EXIT_TO_MONITOR;
 		svm_enter(vmcb_pa, &v->gprs, host_pa);
+		/* Both act once: the next VMRUN must not flush or inject again. */
 		FIELD(vmcb, VMCB_TLB_CONTROL, u8) = 0;
+		FIELD(vmcb, VMCB_EVENTINJ, u64) = 0;
 		a = svm_handle_exit(v, vmcb);
 		if (a != EXIT_RESUME)
 			return a;

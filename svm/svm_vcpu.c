@@ -169,3 +169,9 @@ void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *s)
 	FIELD(vmcb, VMCB_CR4, u64) = s->cr4;
 	FIELD(vmcb, VMCB_EFER, u64) = s->efer | EFER_SVME; /* VMRUN requires it */
 }
+
+/* Applied by the next VMRUN (the run loop clears it after each). */
+void svm_flush_tlb(struct vcpu *v)
+{
+	FIELD(v->vendor, VMCB_TLB_CONTROL, u8) = TLB_FLUSH_ALL;
+}

@@ -12,9 +12,11 @@
 #define VMCB_ASID 0x058
 #define VMCB_TLB_CONTROL 0x05c
 #define VMCB_VINTR 0x060
+#define VMCB_INT_STATE 0x068  /* bit 0: interrupt shadow */
 #define VMCB_EXITCODE 0x070
 #define VMCB_EXITINFO1 0x078
 #define VMCB_EXITINFO2 0x080
+#define VMCB_EXITINTINFO 0x088
 #define VMCB_NP_ENABLE 0x090
 #define VMCB_EVENTINJ 0x0a8
 #define VMCB_NCR3 0x0b0
@@ -46,6 +48,7 @@
 
 #define MISC1_INTR (1u << 0)
 #define MISC1_NMI (1u << 1)
+#define MISC1_VINTR (1u << 4)
 #define MISC1_CPUID (1u << 18)
 #define MISC1_INVD (1u << 22)
 #define MISC1_HLT (1u << 24)
@@ -56,10 +59,14 @@
 #define MISC2_SVM_INSNS 0x7fu /* VMRUN VMMCALL VMLOAD VMSAVE STGI CLGI SKINIT */
 #define MISC2_XSETBV (1u << 13)
 #define VINTR_MASKING (1ull << 24)
+#define VINTR_IRQ (1ull << 8)       /* V_IRQ: a virtual interrupt is pending */
+#define VINTR_PRIO (0xfull << 16)  /* V_INTR_PRIO: above any TPR */
+#define VINTR_IGN_TPR (1ull << 20)
 #define TLB_FLUSH_ALL 1
 
 #define EXIT_INTR 0x60
 #define EXIT_NMI 0x61
+#define EXIT_VINTR 0x64
 #define EXIT_CPUID 0x72
 #define EXIT_INVLPGA 0x7a
 #define EXIT_HLT 0x78

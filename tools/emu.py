@@ -19,6 +19,13 @@ The serial line is a pseudo-terminal that this module opens and sets raw;
 everything the machine prints goes to LOGDIR/serial.log. The emulator's
 own output goes to LOGDIR/qemu.log, or LOGDIR/bochs.log and bochs.out.
 
+With start(..., serial_unix=PATH) the serial line is a Unix socket server
+instead, for a client such as build/lamina-ctl (tests/integration/
+test_json.py): QEMU's own `-chardev socket`, or for Bochs, which has no
+such mode, a bridge in this process from its pseudo-terminal. One client
+at a time; what the machine prints while none is connected goes only to
+serial.log, which Machine.expect() then follows (there is no `child`).
+
 Command line:
 
     emu.py run SETUP [--iso PATH] [-- EXTRA...]   serial console here
@@ -38,6 +45,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import termios
@@ -431,6 +439,95 @@ class _Transcript:
         return "".join(self.parts)
 
 
+class _LogFile:
+    """The transcript when another writer owns serial.log (socket mode)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def text(self):
+        try:
+            with open(self.path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def write(self, s):
+        pass
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+
+class _SerialBridge(threading.Thread):
+    """A Unix socket server for a pseudo-terminal serial line, as QEMU's
+    `-chardev socket,server=on,wait=off` is for its own: one client at a
+    time, output while none is connected dropped; everything the machine
+    prints goes to `log_path`. What the client sends is typed with the
+    setup's pace (Setup.type_delay)."""
+
+    def __init__(self, master, path, log_path, delay):
+        super().__init__(name="serial-unix", daemon=True)
+        self.master = master
+        self.delay = delay
+        self.log = open(log_path, "ab", buffering=0)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(path)
+        self.listener.listen(4)
+        self.client = None
+        self._stopping = threading.Event()
+
+    def stop(self):
+        self._stopping.set()
+        self.join(2)
+        for s in (self.client, self.listener):
+            if s is not None:
+                s.close()
+        self.log.close()
+
+    def run(self):
+        while not self._stopping.is_set():
+            peer = self.client or self.listener
+            r, _, _ = select.select([self.master, peer], [], [], 0.1)
+            if self.master in r:
+                self._output()
+            if peer not in r:
+                continue
+            if peer is self.listener:
+                self.client, _ = self.listener.accept()
+                continue
+            if peer is not self.client:
+                continue  # _output() dropped it: the client went away
+            try:
+                data = self.client.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                self.client.close()
+                self.client = None
+            for i in range(len(data)):
+                os.write(self.master, data[i:i + 1])
+                # Keep showing output while typing slowly.
+                if select.select([self.master], [], [], self.delay)[0]:
+                    self._output()
+
+    def _output(self):
+        try:
+            data = os.read(self.master, 4096)
+        except OSError:
+            return
+        self.log.write(data)
+        if self.client is not None:
+            try:
+                self.client.sendall(data)
+            except OSError:
+                self.client.close()
+                self.client = None
+
+
 class Machine:
     """A running emulator with its serial line.
 
@@ -439,22 +536,33 @@ class Machine:
     PANIC or when the emulator exits instead of waiting for the timeout.
     """
 
-    def __init__(self, setup, proc, master, slave, logdir, emulator_log):
+    def __init__(self, setup, proc, master, slave, logdir, emulator_log,
+                 serial_unix=None, bridge=None):
         import pexpect.fdpexpect
         self.setup = setup
         self.proc = proc
         self.logdir = logdir
         self.emulator_log = emulator_log
         self.serial_log = os.path.join(logdir, "serial.log")
+        self.serial_unix = serial_unix
         self.started = time.monotonic()
         self._master = master
         self._slave = slave
+        self._bridge = bridge
+        self._stopped = False
+        if serial_unix:
+            # The emulator (or the bridge) writes serial.log: follow it.
+            self.transcript = _LogFile(self.serial_log)
+            self.child = None
+            self.before = ""
+            self.match = None
+            self._log_pos = 0
+            return
         self.transcript = _Transcript(self.serial_log)
         self.child = pexpect.fdpexpect.fdspawn(
             master, timeout=30, maxread=4096, encoding="utf-8",
             codec_errors="replace")
         self.child.logfile_read = self.transcript
-        self._stopped = False
 
     # -- process
     @property
@@ -481,13 +589,17 @@ class Machine:
         else:
             _killpg(self.proc.pid, signal.SIGKILL)  # stray children
         _close_pipes(self.proc)
+        if self._bridge is not None:
+            self._bridge.stop()
         try:
-            self._drain(0.2)
+            if self.child is not None:
+                self._drain(0.2)
         except Exception:
             pass
         for fd in (self._master, self._slave):
             try:
-                os.close(fd)
+                if fd is not None:
+                    os.close(fd)
             except OSError:
                 pass
         self.transcript.close()
@@ -502,6 +614,9 @@ class Machine:
     def send(self, data):
         """Type `data` (str or bytes) on the serial line, paced as the
         setup needs (see Setup.type_delay)."""
+        if self.serial_unix:
+            raise EmuError(f"{self.setup.name}: the serial line is the Unix "
+                           f"socket {self.serial_unix}: connect there")
         if isinstance(data, str):
             data = data.encode("utf-8")
         delay = self.setup.type_delay
@@ -528,6 +643,9 @@ class Machine:
         single = not isinstance(patterns, (list, tuple))
         pats = [patterns] if single else list(patterns)
         compiled = [re.compile(p) if isinstance(p, str) else p for p in pats]
+        if self.serial_unix:
+            i = self._expect_log(compiled, pats, timeout)
+            return 0 if single else i
         panic = len(compiled)
         deadline = time.monotonic() + timeout
         while True:
@@ -557,6 +675,37 @@ class Machine:
                             f"while waiting for {_describe(pats)}",
                             self.tail())
             return 0 if single else i
+
+    def _expect_log(self, compiled, pats, timeout):
+        """expect() on serial.log, from where the last match ended; sets
+        self.before and self.match."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.transcript.text()
+            found = None
+            for i, c in enumerate(compiled + [PANIC_RE]):
+                m = c.search(text, self._log_pos)
+                if m and (found is None or m.start() < found[1].start()):
+                    found = (i, m)
+            if found:
+                i, m = found
+                self.before = text[self._log_pos:m.start()]
+                self.match = m
+                self._log_pos = m.end()
+                if i == len(compiled):
+                    time.sleep(1.0)
+                    raise Panic(f"{self.setup.name}: PANIC on the serial "
+                                f"line while waiting for {_describe(pats)}",
+                                self.tail())
+                return i
+            if self.proc.poll() is not None:
+                raise Exited(f"{self.setup.name}: emulator exited with "
+                             f"status {self.proc.returncode} while waiting "
+                             f"for {_describe(pats)}", self.tail())
+            if time.monotonic() > deadline:
+                raise Timeout(f"{self.setup.name}: no {_describe(pats)} "
+                              f"within {timeout:g} s", self.tail())
+            time.sleep(0.05)
 
     def tail(self, chars=3000):
         """The end of the serial output, line ends made plain for reading."""
@@ -615,12 +764,15 @@ def _open_serial_pty():
     return master, slave, os.ttyname(slave)
 
 
-def start(setup, iso=DEFAULT_ISO, logdir=None, extra_args=()):
+def start(setup, iso=DEFAULT_ISO, logdir=None, extra_args=(),
+          serial_unix=None):
     """Boot `iso` in `setup`; return a Machine. Logs and run files go to
     `logdir` (default build/run/SETUP), which is emptied first.
 
     extra_args: more QEMU arguments (e.g. "-icount", "shift=0"), or for
     Bochs more bochsrc lines (e.g. "clock: sync=none").
+    serial_unix: a path for a Unix socket server that is the serial line
+    (see the top of this file); a file there is removed first.
     """
     setup = _setup(setup)
     check_available(setup, iso)
@@ -628,6 +780,8 @@ def start(setup, iso=DEFAULT_ISO, logdir=None, extra_args=()):
     if os.path.isdir(logdir):
         shutil.rmtree(logdir)
     os.makedirs(logdir)
+    if serial_unix:
+        return _start_unix(setup, iso, logdir, extra_args, serial_unix)
     master, slave, slave_name = _open_serial_pty()
     try:
         if setup.emulator == "qemu":
@@ -643,6 +797,35 @@ def start(setup, iso=DEFAULT_ISO, logdir=None, extra_args=()):
     # The slave stays open here too: with no slave open, reads of the
     # master fail, and Bochs opens the device only once it is configured.
     return Machine(setup, proc, master, slave, logdir, emulator_log)
+
+
+def _start_unix(setup, iso, logdir, extra_args, path):
+    if os.path.exists(path):
+        os.unlink(path)
+    serial_log = os.path.join(logdir, "serial.log")
+    if setup.emulator == "qemu":
+        chardev = ["-chardev", f"socket,id=serial0,path={_qemu_path(path)},"
+                   f"server=on,wait=off,logfile={_qemu_path(serial_log)}"]
+        proc = spawn_qemu(setup, iso, logdir, "chardev:serial0",
+                          chardev + list(extra_args))
+        return Machine(setup, proc, None, None, logdir,
+                       os.path.join(logdir, "qemu.log"), serial_unix=path)
+    master, slave, slave_name = _open_serial_pty()
+    bridge = None
+    try:
+        bridge = _SerialBridge(master, path, serial_log, setup.type_delay)
+        proc = spawn_bochs(setup, iso, logdir, slave_name, extra_args)
+    except BaseException:
+        if bridge is not None:
+            bridge.listener.close()
+            bridge.log.close()
+        os.close(master)
+        os.close(slave)
+        raise
+    bridge.start()
+    return Machine(setup, proc, master, slave, logdir,
+                   os.path.join(logdir, "bochs.log"), serial_unix=path,
+                   bridge=bridge)
 
 
 # ---------------------------------------------------------------- CLI

@@ -166,11 +166,13 @@ const struct vendor_ops vmx_ops = {
 	.vcpu_destroy = vmx_vcpu_destroy,
 	.vcpu_load = vmx_vcpu_load,
 	.vcpu_put = vmx_vcpu_put,
+	.flush_tlb = vmx_flush_tlb,
 	.get_regs = vmx_get_regs,
 	.set_regs = vmx_set_regs,
 	.get_sregs = vmx_get_sregs,
 	.set_sregs = vmx_set_sregs,
 	.set_slice = vmx_set_slice,
 	.inject_exception = vmx_inject_exception,
+	.inject_irq = vmx_inject_irq,
 	.vcpu_run = vmx_vcpu_run,
 };

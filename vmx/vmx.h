@@ -33,6 +33,7 @@
 #define PIN_VIRTUAL_NMIS (1u << 5)
 #define PIN_PREEMPTION_TIMER (1u << 6)
 /* Primary processor-based controls */
+#define PROC_INTR_WINDOW (1u << 2)
 #define PROC_HLT_EXITING (1u << 7)
 #define PROC_USE_IO_BITMAPS (1u << 25)
 #define PROC_USE_MSR_BITMAPS (1u << 28)
@@ -105,12 +106,14 @@ int vmx_vcpu_create(struct vcpu *v);
 void vmx_vcpu_destroy(struct vcpu *v);
 int vmx_vcpu_load(struct vcpu *v);
 void vmx_vcpu_put(struct vcpu *v);
+void vmx_flush_tlb(struct vcpu *v);
 void vmx_get_regs(struct vcpu *v, struct vcpu_regs *r);
 void vmx_set_regs(struct vcpu *v, const struct vcpu_regs *r);
 void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *s);
 void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *s);
 bool vmx_set_slice(struct vcpu *v, u32 us);
 /* vmx_exit.c */
+bool vmx_inject_irq(struct vcpu *v, int vector);
 void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 			  u32 error_code, u64 cr2);
 enum exit_action vmx_vcpu_run(struct vcpu *v);

@@ -48,6 +48,58 @@ void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error,
 		vmwrite(VMCS_ENTRY_EXCEPTION_ERRCODE, error_code);
 }
 
+/*
+ * An exit in the middle of delivering an event (an exception frame pushed
+ * onto a dirty-logged page, an interrupt arriving meanwhile) leaves it in
+ * the IDT-vectoring information: deliver it again, or the guest loses it.
+ */
+static void reinject(void)
+{
+	u32 info = (u32)vmread(VMCS_IDT_VECTORING_INFO);
+
+	if (!(info & INTR_INFO_VALID))
+		return;
+	vmwrite(VMCS_ENTRY_INTR_INFO, info & ~(1u << 12)); /* bit 12 is not an entry bit */
+	if (info & INTR_INFO_ERROR_CODE)
+		vmwrite(VMCS_ENTRY_EXCEPTION_ERRCODE,
+			vmread(VMCS_IDT_VECTORING_ERRCODE));
+	vmwrite(VMCS_ENTRY_INSTR_LEN, vmread(VMCS_EXIT_INSTR_LEN));
+}
+
+/* Interrupt-window exiting: allowed to be set? (a "may be 1" control) */
+static bool window_exits_allowed(void)
+{
+	return (hv_boot_caps.raw.vmx.procbased >> 32) & PROC_INTR_WINDOW;
+}
+
+/*
+ * An external interrupt for the guest: injected at the next entry when it
+ * can take one (IF=1, no STI or MOV SS blocking, nothing else being
+ * injected); otherwise an interrupt-window exit tells when it can.
+ */
+bool vmx_inject_irq(struct vcpu *v, int vector)
+{
+	(void)v;
+	if ((vmread(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
+	    !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & 3) &&
+	    !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID)) {
+		vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXTERNAL |
+					      (u8)vector);
+		return true;
+	}
+	if (window_exits_allowed())
+		vmwrite(VMCS_PROC_CTLS, vmread(VMCS_PROC_CTLS) | PROC_INTR_WINDOW);
+	return false;
+}
+
+/* The window is open: the shared layer injects the real thing. */
+static enum exit_action vmx_handle_intr_window(struct vcpu *v)
+{
+	(void)v;
+	vmwrite(VMCS_PROC_CTLS, vmread(VMCS_PROC_CTLS) & ~(u64)PROC_INTR_WINDOW);
+	return EXIT_TO_MONITOR;
+}
+
 static enum exit_action vmx_handle_exception_nmi(struct vcpu *v)
 {
 	u32 info = (u32)vmread(VMCS_EXIT_INTR_INFO);
@@ -57,6 +109,7 @@ static enum exit_action vmx_handle_exception_nmi(struct vcpu *v)
 	if (((info >> 8) & 7) == INTR_TYPE_NMI_SHIFTED) {
 		if (smp_stop_requested())
 			smp_stopped_here(hv_emergency_disable());
+		reinject();
 		return EXIT_RESUME;
 	}
 	return vcpu_stop(v, true, "unexpected exception exit, info 0x%x", info);
@@ -71,6 +124,7 @@ static enum exit_action vmx_handle_external_interrupt(struct vcpu *v)
 	lapic_eoi();
 	if (vector == VEC_SLICE)
 		vcpu_slice_expired();
+	reinject();
 	return EXIT_RESUME;
 }
 
@@ -106,6 +160,9 @@ static enum exit_action vmx_handle_hlt(struct vcpu *v)
 {
 	v->exits[VEXIT_HLT]++;
 	skip();
+	/* `sti; hlt`: HLT ran, so the STI shadow is over. */
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+		vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~3ull);
 	return vcpu_halt(v, vmread(VMCS_GUEST_RFLAGS) & RFLAGS_IF,
 			 vmread(VMCS_GUEST_RIP));
 }
@@ -203,8 +260,10 @@ static enum exit_action vmx_handle_ept_violation(struct vcpu *v)
 	u64 gpa = vmread(VMCS_GUEST_PHYS_ADDR);
 
 	v->exits[VEXIT_NPF]++;
-	if ((q & 2) && dirty_log_fault(&v->vm->s2, &v->vm->slots, gpa >> 12))
+	if ((q & 2) && dirty_log_fault(&v->vm->s2, &v->vm->slots, gpa >> 12)) {
+		reinject();
 		return EXIT_RESUME;
+	}
 	return vcpu_stop(v, true, "nested page fault: %s at GPA 0x%llx (qualification 0x%llx), rip 0x%llx",
 			 q & 2 ? "write" : q & 4 ? "fetch" : "read",
 			 (unsigned long long)gpa, (unsigned long long)q,
@@ -221,6 +280,7 @@ static const vmx_exit_fn vmx_exit_handlers[NR_VMX_EXIT_HANDLERS] = {
 	[EXIT_REASON_EXCEPTION_NMI] = vmx_handle_exception_nmi,
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = vmx_handle_external_interrupt,
 	[EXIT_REASON_TRIPLE_FAULT] = vmx_handle_triple_fault,
+	[EXIT_REASON_INTR_WINDOW] = vmx_handle_intr_window,
 	[EXIT_REASON_CPUID] = vmx_handle_cpuid,
 	[EXIT_REASON_HLT] = vmx_handle_hlt,
 	[EXIT_REASON_INVD] = vmx_handle_invd,

@@ -38,14 +38,31 @@ static bool vmcs_op(const char *insn_is_clear, u64 pa)
 	return !failed;
 }
 
+#define INVEPT_SINGLE 1ull
+#define INVEPT_ALL 2ull
+
+static void invept(u64 type, u64 eptp)
+{
+	struct { u64 eptp, reserved; } desc = { eptp, 0 };
+
+	__asm__ __volatile__("invept %0, %1" ::"m"(desc), "r"(type)
+			     : "cc", "memory");
+}
+
 /* All EPT-derived translations, of every VM that ran here before. */
 static void invept_all(void)
 {
-	struct { u64 eptp, reserved; } desc = { 0, 0 };
-
 	if (hv_boot_caps.f.invept_all)
-		__asm__ __volatile__("invept %0, %1" ::"m"(desc), "r"(2ull)
-				     : "cc", "memory");
+		invept(INVEPT_ALL, 0);
+}
+
+/* This VM's translations, after its EPT changed. */
+void vmx_flush_tlb(struct vcpu *v)
+{
+	if (hv_boot_caps.f.invept_single)
+		invept(INVEPT_SINGLE, s2_root_pointer(&v->vm->s2));
+	else
+		invept_all();
 }
 
 static bool alloc_bitmaps(void)

@@ -42,6 +42,9 @@ static inline const char *yes_no(bool b)
 	return b ? "yes" : "no";
 }
 
+/* A hex digit's value (either case), or -1. */
+int digit_value(char c);
+
 /* Parse an unsigned number: decimal, or hex with 0x. Whole string must match. */
 int parse_u64(const char *s, u64 *out);
 

@@ -35,7 +35,13 @@ void console_printf(const char *fmt, ...) __printf(1, 2);
 
 void log_set_console_level(enum log_level level);
 
-/* Call @fn with each stored line of the ring buffer, oldest first. */
+/* The monitor's JSON mode: console log lines become {"log":"..."} lines. */
+void console_set_json(bool on);
+
+/*
+ * Call @fn with each stored line of the ring buffer, oldest first. The
+ * log's lock is held only while a line is copied, so @fn may print.
+ */
 void log_for_each(void (*fn)(void *ctx, const char *s, size_t n), void *ctx);
 
 /* From a panic: stop waiting for a console lock another CPU may hold. */

@@ -89,6 +89,10 @@ enum vcpu_exit_kind {
 enum vcpu_request {
 	VCPU_REQ_STOP,   /* leave the run loop: the VM is stopping */
 	VCPU_REQ_YIELD,  /* boot CPU: the slice is over, serve the monitor */
+	VCPU_REQ_PAUSE,  /* save the registers and wait (vm_pause) */
+	VCPU_REQ_WAKE,   /* look again: the VM was resumed */
+	VCPU_REQ_TLB_FLUSH, /* its second-level tables changed */
+	VCPU_REQ_IRQ,    /* irq_pending holds an interrupt to deliver */
 };
 
 struct vcpu {
@@ -98,16 +102,24 @@ struct vcpu {
 	struct guest_gprs gprs;
 	void *vendor;      /* the VMCB or VMCS page */
 	bool launched;     /* VMX: VMLAUNCH done, VMRESUME next */
-	bool running;      /* its thread is on the pCPU (set by the caller) */
+	bool running;      /* launched and not yet off its pCPU again */
 	bool halted;       /* waiting in HLT for an event */
-	bool loaded;       /* boot CPU: vcpu_load and the start state done */
+	bool parked;       /* paused: registers saved, waiting for resume */
+	bool loaded;       /* vcpu_load and the start state done */
 	u64 slice_end;     /* boot CPU, VMX: the TSC when its slice ends */
+	int irq_pending;   /* external interrupt to inject (KVM_INTERRUPT), or -1 */
 	unsigned long requests; /* enum vcpu_request bits, set from any CPU */
 	u64 exits[VCPU_EXIT_KINDS];
 	u64 exit_code;     /* raw reason of the last exit, for reports */
-	/* The state it starts in (vcpu_boot.c), loaded on its pCPU. */
-	struct vcpu_regs boot_regs;
-	struct vcpu_sregs boot_sregs;
+	/*
+	 * Its registers while it is out of its run loop: the start state
+	 * (vcpu_boot.c) before it first runs, then what it left when it
+	 * parked or ended. The monitor reads them only then; a change sets
+	 * regs_dirty and the vCPU loads them before it runs again.
+	 */
+	struct vcpu_regs regs;
+	struct vcpu_sregs sregs;
+	bool regs_dirty;
 };
 
 const char *vcpu_exit_kind_name(enum vcpu_exit_kind k);
@@ -170,8 +182,9 @@ bool vcpu_xsetbv(struct vcpu *v, u32 index, u64 val);
  */
 enum exit_action vcpu_hypercall(struct vcpu *v, u64 *rax);
 /*
- * HLT: wait on this pCPU until an event or a request. With interrupts off
- * nothing but a request can end the wait: that is logged once.
+ * HLT: the vCPU leaves its run loop and sleeps until an event (none exist
+ * yet: interrupts come with issue 7) or a request. With interrupts off
+ * nothing can wake it: that is logged.
  */
 enum exit_action vcpu_halt(struct vcpu *v, bool intr_on, u64 rip);
 /* Stop the VM and say why (debug-exit, crash, unhandled exit). */
@@ -187,6 +200,16 @@ enum exit_action vcpu_stop(struct vcpu *v, bool crashed, const char *fmt, ...)
  */
 bool vcpu_bsp_poll(void);
 void vcpu_slice_expired(void);
+/* vm_start: the vCPU whose pCPU is 0 (at most one) */
+void vcpu_bsp_take(struct vcpu *v);
+
+/* kernel/vcpu.c, for vcpu_bsp.c: one step of a vCPU's life on its pCPU. */
+enum vcpu_step { VCPU_RAN, VCPU_IDLE, VCPU_ENDED };
+int vcpu_enter_first(struct vcpu *v);
+enum vcpu_step vcpu_step(struct vcpu *v, enum exit_action (*run)(struct vcpu *));
+void vcpu_leave_last(struct vcpu *v);
+/* kernel/idle.asm: HLT unless *@requests (NMI-safe, see there) */
+void vcpu_idle_wait(const unsigned long *requests);
 
 /* kernel/vcpu_boot.c: the start state of @v for its VM's boot kind. */
 int vcpu_boot_state(struct vcpu *v, char *why, size_t len);

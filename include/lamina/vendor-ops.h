@@ -32,6 +32,16 @@ VENDOR_OP(OPTIONAL, void, set_regs, (struct vcpu *v, const struct vcpu_regs *r))
 VENDOR_OP(OPTIONAL, void, get_sregs, (struct vcpu *v, struct vcpu_sregs *s))
 VENDOR_OP(OPTIONAL, void, set_sregs, (struct vcpu *v, const struct vcpu_sregs *s))
 /*
+ * An external interrupt @vector for the guest: true when it is injected at
+ * the next entry (the guest has interrupts on, no STI/MOV SS shadow, no
+ * event already on its way); otherwise the vendor arms an interrupt-window
+ * exit, whose handler returns EXIT_TO_MONITOR so the shared layer tries
+ * again, and false. @window_only: just say whether the window is open.
+ */
+VENDOR_OP(OPTIONAL, bool, inject_irq, (struct vcpu *v, int vector))
+/* On the vCPU's pCPU: drop the TLB entries its second-level tables made. */
+VENDOR_OP(OPTIONAL, void, flush_tlb, (struct vcpu *v))
+/*
  * Deliver exception @vector to the guest at its next entry, with
  * @error_code when @has_error; for #PF (14) the guest's CR2 becomes @cr2.
  * On the vCPU's pCPU, between exits.

@@ -13,6 +13,7 @@
 #include <lamina/stage2.h>
 
 #include <lamina/fw_cfg.h>
+#include <lamina/hv.h>
 #include <lamina/spinlock.h>
 #include <lamina/vcpu.h>
 #include <lamina/vuart.h>
@@ -35,6 +36,17 @@ struct vm_devices {
 	u64 io_unclaimed;        /* port accesses nothing answered */
 };
 
+/* What `dump` shows of a VM's last crash; survives `reset` and restarts. */
+struct vm_crash {
+	bool valid;
+	unsigned int vcpu;         /* the vCPU whose exit crashed the VM */
+	unsigned int count;        /* crashes since the VM was first created */
+	u64 at_us;                 /* uptime then */
+	char reason[96];
+	struct vcpu_regs regs;     /* that vCPU's registers at the crash */
+	struct vcpu_sregs sregs;
+};
+
 struct vm {
 	struct list_head link; /* in vm_list */
 	unsigned int id;
@@ -49,7 +61,12 @@ struct vm {
 	unsigned int nr_vcpus;     /* one per pCPU it owns, once started */
 	struct vcpu *vcpus[CFG_MAX_CPUS];
 	unsigned int vcpus_running; /* threads still on their pCPUs */
+	unsigned int vcpus_leaving; /* the same, less those in their last steps */
 	bool stopping;             /* the first stop wins the reason */
+	unsigned int crash_vcpu;   /* who crashed it (with stopping) */
+	unsigned int restarts;     /* by the crash policy, carried by reset */
+	bool restart_pending;      /* crashed with budget left: the monitor acts */
+	struct vm_crash crash;
 	u32 exit_status;           /* debug-exit value, once stopped by it */
 	char stop_reason[96];
 	struct vm_devices dev;
@@ -70,6 +87,10 @@ const char *vm_state_name(enum vm_state state);
 int vm_mem_create(struct vm *vm);
 void vm_mem_destroy(struct vm *vm);
 int vm_write_gpa(struct vm *vm, u64 gpa, const void *data, u64 len);
+int vm_mem_add_ram(struct vm *vm, u16 id, u64 gpa, u64 size, u32 flags,
+		   const char *image);
+int vm_mem_del(struct vm *vm, u16 id);
+int vm_mem_log_dirty(struct vm *vm, u16 id, bool on);
 int vm_read_gpa(struct vm *vm, u64 gpa, void *buf, u64 len);
 
 /* kernel/vcpu.c: start a VM's vCPUs on their pCPUs; free them once stopped */
@@ -78,6 +99,39 @@ void vm_vcpus_free(struct vm *vm);
 
 /* kernel/monitor/cmd_console.c: the VM whose console the monitor shows */
 extern struct vm *console_attached;
+
+/*
+ * kernel/vm_ctl.c: what the monitor does to VMs (KVM's ioctls on a VM fd).
+ * All on the monitor's CPU. Each fills @why when it refuses.
+ */
+int vm_create_named(const char *name, struct vm **out, char *why, size_t len);
+int vm_destroy_any(struct vm *vm, char *why, size_t len);
+int vm_pause(struct vm *vm, u64 *took_us, char *why, size_t len);
+int vm_resume(struct vm *vm, char *why, size_t len);
+/* KVM_INTERRUPT: external interrupt @vector for vCPU @vcpu of @vm. */
+int vm_irq(struct vm *vm, unsigned int vcpu, u8 vector, char *why, size_t len);
+/* Destroy and create again (same name, new id); started again if @start. */
+int vm_reset(struct vm *vm, bool start, struct vm **out, char *why, size_t len);
+/*
+ * Memslot changes (KVM_SET_USER_MEMORY_REGION): a running VM is paused
+ * around them; its vCPUs flush their TLBs before they run again.
+ * vm_slot_add with @flags MEMSLOT_READONLY/LOG_DIRTY; vm_slot_flags turns
+ * dirty logging on or off. vm_dirty_log reads and clears a slot's log
+ * into @bitmap (DIRTY_BITMAP_WORDS words), returning the dirty page count.
+ */
+int vm_slot_add(struct vm *vm, u16 id, u64 gpa, u64 size, u32 flags,
+		char *why, size_t len);
+int vm_slot_del(struct vm *vm, u16 id, char *why, size_t len);
+int vm_slot_flags(struct vm *vm, u16 id, bool log_dirty, char *why, size_t len);
+s64 vm_dirty_log(struct vm *vm, u16 id, u64 *bitmap, u64 words, char *why,
+		 size_t len);
+/* The monitor's idle work: restarts the crash policy asked for. */
+void vm_housekeeping(void);
+/* From the vCPU layer, when the last vCPU of @vm has left its pCPU. */
+void vm_vcpus_ended(struct vm *vm);
+/* A vCPU's registers as `regs` and `dump` print them. */
+void vcpu_print_state(const struct vcpu_regs *r, const struct vcpu_sregs *s,
+		      hv_print_fn pr, void *ctx);
 
 /* kernel/vcpu_pio.c */
 void vm_devices_init(struct vm *vm);
@@ -88,6 +142,7 @@ void vm_console_write(struct vm *vm, const char *s, u64 n);
 int config_load(bool fail_after);
 void config_unload(void);
 void config_autostart(void);
+const void *config_blob(void);
 /* Why there are no VMs, when there are none ("" otherwise). */
 const char *config_status(void);
 

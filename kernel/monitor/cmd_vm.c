@@ -1,5 +1,7 @@
-/* Monitor commands about VMs: vms, slots, xlate. */
+/* Monitor commands about VMs: vms, slots, xlate, start, stats. */
 #include <lamina/config.h>
+#include <lamina/guest_walk.h>
+#include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
 #include <lamina/vm.h>
@@ -114,18 +116,74 @@ int cmd_slots(struct mon_ctx *ctx, int argc, char **argv)
 
 static const char *const level_names[4] = { "PML4", "PDPT", "PD", "PT" };
 
+static int read_pte(void *ctx, u64 gpa, unsigned int size, u64 *val)
+{
+	*val = 0;
+	return vm_read_gpa(ctx, gpa, val, size);
+}
+
+/*
+ * KVM_TRANSLATE: @addr through the guest's own page tables, with the
+ * control registers vCPU 0 left when it paused or stopped. Returns false
+ * (nothing printed) when there is nothing to walk: the VM has no vCPU
+ * state (never started, or running: the registers are in flight).
+ */
+static bool guest_stage(struct mon_ctx *ctx, struct vm *vm, u64 addr, u64 *gpa,
+			bool *fault)
+{
+	const struct vcpu_sregs *s;
+	struct gw_mode m;
+	struct gw_result r;
+
+	if (!vm->nr_vcpus || vm->state == VM_RUNNING) {
+		if (vm->state == VM_RUNNING)
+			mon_printf(ctx, "(running: its page tables are not walked; pause it for that) ADDR taken as a GPA\r\n");
+		return false;
+	}
+	s = &vm->vcpus[0]->sregs;
+	m = (struct gw_mode){ .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4,
+			      .efer = s->efer, .amd = hv_ops->vendor == HV_VENDOR_AMD };
+	guest_walk(&m, addr, 0, read_pte, vm, &r);
+	mon_printf(ctx, "guest paging (vCPU 0): %s, CR3 0x%llx\r\n",
+		   gw_mode_name(&m), (unsigned long long)s->cr3);
+	for (unsigned int l = 0; l < r.levels; l++)
+		mon_printf(ctx, "  guest level %u entry 0x%016llx\r\n", l,
+			   (unsigned long long)r.entries[l]);
+	*fault = r.status != GW_OK;
+	if (r.status == GW_OK) {
+		mon_printf(ctx, "GVA 0x%llx -> GPA 0x%llx\r\n",
+			   (unsigned long long)addr, (unsigned long long)r.gpa);
+		*gpa = r.gpa;
+	} else {
+		mon_printf(ctx, "GVA 0x%llx: %s (error code 0x%x)\r\n",
+			   (unsigned long long)addr,
+			   r.status == GW_PAGE_FAULT ? "page fault" :
+			   r.status == GW_NONCANONICAL ? "not canonical (#GP)" :
+			   "a page table lies outside the VM's RAM", r.pf_error);
+	}
+	return true;
+}
+
 int cmd_xlate(struct mon_ctx *ctx, int argc, char **argv)
 {
 	struct vm *vm = find_or_complain(ctx, argv[1]);
 	struct s2_walk w;
-	u64 gpa;
+	bool fault = false;
+	u64 addr, gpa;
 
 	(void)argc;
 	if (!vm)
 		return -1;
-	if (parse_u64(argv[2], &gpa) || gpa >= S2_GPA_LIMIT) {
-		mon_printf(ctx, "error: '%s' is not a guest-physical address below 2^48\r\n",
-			   argv[2]);
+	if (parse_u64(argv[2], &addr)) {
+		mon_printf(ctx, "error: '%s' is not an address\r\n", argv[2]);
+		return -1;
+	}
+	gpa = addr;
+	if (guest_stage(ctx, vm, addr, &gpa, &fault) && fault)
+		return 0;
+	if (gpa >= S2_GPA_LIMIT) {
+		mon_printf(ctx, "error: GPA 0x%llx is beyond 2^48\r\n",
+			   (unsigned long long)gpa);
 		return -1;
 	}
 	s2_walk(&vm->s2, gpa, &w);
@@ -167,17 +225,12 @@ int cmd_start(struct mon_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-int cmd_stats(struct mon_ctx *ctx, int argc, char **argv)
+static void stats_one(struct mon_ctx *ctx, struct vm *vm)
 {
-	struct vm *vm = find_or_complain(ctx, argv[1]);
-
-	(void)argc;
-	if (!vm)
-		return -1;
 	mon_printf(ctx, "vm '%s': %s%s%s\r\n", vm->name, vm_state_name(vm->state),
 		   vm->stop_reason[0] ? ": " : "", vm->stop_reason);
 	if (!vm->nr_vcpus)
-		return 0;
+		return;
 	mon_printf(ctx, "  vcpus      %u, %u running\r\n", vm->nr_vcpus,
 		   READ_ONCE(vm->vcpus_running));
 	for (int k = 0; k < VCPU_EXIT_KINDS; k++) {
@@ -193,5 +246,24 @@ int cmd_stats(struct mon_ctx *ctx, int argc, char **argv)
 		   (unsigned long long)vuart_out_dropped(&vm->dev.uart));
 	mon_printf(ctx, "  unclaimed  %llu port accesses\r\n",
 		   (unsigned long long)READ_ONCE(vm->dev.io_unclaimed));
+}
+
+/* `stats VM`, or every VM's (the debugfs directory of each). */
+int cmd_stats(struct mon_ctx *ctx, int argc, char **argv)
+{
+	struct list_head *pos;
+	struct vm *vm;
+
+	if (argc > 1) {
+		vm = find_or_complain(ctx, argv[1]);
+		if (!vm)
+			return -1;
+		stats_one(ctx, vm);
+		return 0;
+	}
+	if (list_empty(&vm_list))
+		mon_printf(ctx, "no VMs\r\n");
+	list_for_each(pos, &vm_list)
+		stats_one(ctx, container_of(pos, struct vm, link));
 	return 0;
 }

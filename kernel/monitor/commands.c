@@ -138,12 +138,10 @@ static int cmd_mem(struct mon_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-/* log_for_each() holds the log's lock: write to the UART directly. */
-static void log_line(void *c, const char *s, size_t n)
+/* One line of the log, through the monitor's output (text or JSON). */
+static void log_line(void *ctx, const char *s, size_t n)
 {
-	(void)c;
-	uart_write(s, n);
-	uart_write("\r\n", 2);
+	mon_printf(ctx, "%.*s\r\n", (int)n, s);
 }
 
 static int cmd_log(struct mon_ctx *ctx, int argc, char **argv)
@@ -192,10 +190,26 @@ const struct mon_cmd monitor_commands[] = {
 	  "backing it, flags, and how many 1G/2M/4K second-level pages map it.\r\n"
 	  "VM is a name or an id from `vms`.",
 	  1, 1, cmd_slots },
-	{ "xlate", "VM GPA", "walk the second-level tables for an address",
-	  "Shows each level of the EPT (Intel) or NPT (AMD) walk for the\r\n"
-	  "guest-physical address GPA (decimal or 0x hex): the table, the index\r\n"
-	  "and the entry, then the host-physical address, page size, rights\r\n"
+	{ "slot", "VM add|del|flags ID ...", "change a VM's memory slots",
+	  "KVM_SET_USER_MEMORY_REGION. `slot VM add ID GPA SIZE [readonly|\r\n"
+	  "log_dirty]` adds SIZE bytes of zeroed RAM at GPA (4 KiB multiples);\r\n"
+	  "`slot VM del ID` removes a slot and frees its memory; `slot VM flags\r\n"
+	  "ID log_dirty|none` turns dirty logging on or off. A running VM is\r\n"
+	  "paused around the change, its tables remapped and its TLBs flushed;\r\n"
+	  "the slot set's generation (`slots VM`) goes up.",
+	  3, 6, cmd_slot },
+	{ "dirty", "VM SLOT", "the pages written since the last call (KVM_GET_DIRTY_LOG)",
+	  "For a slot that logs dirty pages: how many 4 KiB pages the guest\r\n"
+	  "wrote since the log was last read, as address ranges; reading clears\r\n"
+	  "the log and write-protects those pages again.",
+	  2, 2, cmd_dirty },
+	{ "xlate", "VM ADDR", "translate an address as the guest and the CPU would",
+	  "KVM_TRANSLATE and more. For a paused or stopped VM, ADDR is a guest-\r\n"
+	  "virtual address walked through the guest's own page tables (vCPU 0's\r\n"
+	  "CR3 and paging mode; each entry shown); the guest-physical address\r\n"
+	  "it gives (or ADDR itself, for a VM never started or running) is then\r\n"
+	  "walked through the EPT (Intel) or NPT (AMD): each level's table,\r\n"
+	  "index and entry, then the host-physical address, page size, rights\r\n"
 	  "and memory type, or 'not mapped'.",
 	  2, 2, cmd_xlate },
 	{ "start", "VM", "run a VM (KVM_RUN)",
@@ -204,12 +218,63 @@ const struct mon_cmd monitor_commands[] = {
 	  "appears in the log as 'vm NAME console:' lines; `console VM` shows\r\n"
 	  "it raw and lets you type to it. pCPU 0 cannot host a vCPU yet.",
 	  1, 1, cmd_start },
-	{ "stats", "VM", "a VM's state and exit counters",
+	{ "pause", "VM", "stop a running VM's vCPUs where they are",
+	  "Takes every vCPU of the VM out of the guest (even one spinning\r\n"
+	  "with interrupts off) and keeps it there, its registers saved, and\r\n"
+	  "says how long that took. `regs` shows and changes them; `resume`\r\n"
+	  "goes on where it stopped.",
+	  1, 1, cmd_pause },
+	{ "resume", "VM", "run a paused VM again",
+	  "The VM's vCPUs go back into the guest, with any register changes\r\n"
+	  "made by `regs VM VCPU set` while it was paused.",
+	  1, 1, cmd_resume },
+	{ "destroy", "VM", "stop a VM and free everything it had",
+	  "Stops its vCPUs if they run (request and NMI kick), then frees its\r\n"
+	  "devices, vCPUs, second-level tables, memory slots and RAM, in the\r\n"
+	  "reverse order of creation (KVM's kvm_destroy_vm). `create NAME`\r\n"
+	  "makes it again from the configuration.",
+	  1, 1, cmd_destroy },
+	{ "create", "NAME", "make a VM from the configuration (KVM_CREATE_VM)",
+	  "Creates the VM the configuration calls NAME (after `destroy`): its\r\n"
+	  "memory, images and second-level tables; it then waits for `start`.",
+	  1, 1, cmd_create },
+	{ "reset", "VM", "destroy and create a VM again",
+	  "Like `destroy` then `create`, keeping the name (the id changes);\r\n"
+	  "a VM that was running or paused is started again. Its crash report\r\n"
+	  "(`dump`) is kept.",
+	  1, 1, cmd_reset },
+	{ "regs", "VM [VCPU [set REG VALUE]]", "show or change a vCPU's registers",
+	  "KVM_GET_REGS and KVM_GET_SREGS: general registers, RIP, RFLAGS,\r\n"
+	  "segments, descriptor tables, CR0-CR4 and EFER of vCPU VCPU (default\r\n"
+	  "0) of a paused, stopped or crashed VM (pause a running one first).\r\n"
+	  "`regs VM VCPU set REG VALUE` (KVM_SET_REGS) changes one of rax..r15,\r\n"
+	  "rsp, rip, rflags, cr0, cr2, cr3, cr4, efer of a paused VM; the\r\n"
+	  "vCPU loads it when it resumes.",
+	  1, 5, cmd_regs },
+	{ "x", "VM GPA LEN", "hex dump of guest memory",
+	  "LEN bytes (up to 4096) of the VM's RAM from guest-physical address\r\n"
+	  "GPA, 16 per line, with their ASCII. Works in any state.",
+	  3, 3, cmd_x },
+	{ "w", "VM GPA HEXBYTES", "write bytes into guest memory",
+	  "Writes up to 64 bytes, given as hex digits (two per byte, e.g.\r\n"
+	  "`w alpha 0x7000 90c3`), at guest-physical address GPA of the VM's\r\n"
+	  "writable RAM. A running guest sees them at once.",
+	  3, 3, cmd_w },
+	{ "irq", "VM VECTOR [VCPU]", "inject an external interrupt (KVM_INTERRUPT)",
+	  "Queues interrupt VECTOR (32 to 255) for vCPU VCPU (default 0). The\r\n"
+	  "vCPU takes it as soon as its guest has interrupts on (a halted vCPU\r\n"
+	  "wakes for it); until then it waits, and a second `irq` is refused.",
+	  2, 3, cmd_irq },
+	{ "dump", "VM", "the VM's last crash report",
+	  "Why the VM last crashed, when, which vCPU, and that vCPU's registers\r\n"
+	  "at the crash. Kept across `reset` and the crash policy's restarts.",
+	  1, 1, cmd_dump },
+	{ "stats", "[VM]", "exit counters of a VM (or of every VM)",
 	  "The VM's state (and why it stopped), how many exits of each kind\r\n"
 	  "its vCPUs took (the debugfs counters of KVM), how many bytes it sent\r\n"
 	  "to its UART and how many of those the 4 KiB buffer dropped, and how\r\n"
 	  "many port accesses found no device.",
-	  1, 1, cmd_stats },
+	  0, 1, cmd_stats },
 	{ "console", "VM", "attach to a VM's serial port (Ctrl-] detaches)",
 	  "Connects this terminal to the VM's virtual 16550 UART: first the\r\n"
 	  "last 4 KiB of its output, then everything it prints; what you type\r\n"
@@ -225,6 +290,13 @@ const struct mon_cmd monitor_commands[] = {
 	  "Prints the log ring buffer (64 KiB, oldest line first), including\r\n"
 	  "lines below the console log level (set with loglevel=N at boot).",
 	  0, 0, cmd_log },
+	{ "json", "[on|off]", "machine mode: each reply one JSON line",
+	  "`json on`: every reply is one line of JSON, {\"ok\":true,...} or\r\n"
+	  "{\"ok\":false,...,\"error\":...}, with no echo and no prompt; log lines\r\n"
+	  "come as {\"log\":...}. For scripts and tools/lamina-ctl (see\r\n"
+	  "docs/monitor.md). `json off` brings the prompt back; `json` alone\r\n"
+	  "says which mode is on.",
+	  0, 1, mon_cmd_json },
 	{ "reboot", "", "reset the machine",
 	  "Stops every CPU, then resets through the ACPI reset register, the\r\n"
 	  "keyboard controller, or a triple fault, whichever works first.",

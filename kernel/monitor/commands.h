@@ -13,6 +13,22 @@ int cmd_xlate(struct mon_ctx *ctx, int argc, char **argv);
 int cmd_start(struct mon_ctx *ctx, int argc, char **argv);
 int cmd_stats(struct mon_ctx *ctx, int argc, char **argv);
 
+/* cmd_ctl.c */
+int cmd_create(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_destroy(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_pause(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_resume(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_reset(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_regs(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_x(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_w(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_dump(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_irq(struct mon_ctx *ctx, int argc, char **argv);
+
+/* cmd_mem.c */
+int cmd_slot(struct mon_ctx *ctx, int argc, char **argv);
+int cmd_dirty(struct mon_ctx *ctx, int argc, char **argv);
+
 /* cmd_console.c */
 int cmd_console(struct mon_ctx *ctx, int argc, char **argv);
 

@@ -3,13 +3,15 @@
  * in a table and checks its argument count before calling it, so command
  * handlers only ever see argument counts they declared.
  *
- * Output goes to a serial terminal, so every line ends in "\r\n".
+ * Output goes to a serial terminal, so every line ends in "\r\n". In JSON
+ * mode it is captured instead and sent as one JSON line (json.c) once the
+ * command returns, so no command needs to know about the mode.
  */
 #include <lamina/monitor.h>
 #include <lamina/errno.h>
 #include <lamina/lib.h>
 
-#define MON_PRINTF_MAX 256
+#define MON_PRINTF_MAX 320 /* a whole log line (LOG_LINE_MAX) and CR LF */
 #define HELP_COLUMN 24 /* where summaries start in the "help" list */
 
 static void out(struct mon_ctx *ctx, const char *s, size_t n)
@@ -86,12 +88,28 @@ static const char *usage_sep(const struct mon_cmd *cmd)
 	return *usage_of(cmd) ? " " : "";
 }
 
-int mon_dispatch(struct mon_ctx *ctx, char *line)
+static bool takes_line(const struct mon_ctx *ctx, const struct mon_cmd *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->nr_takes_line; i++)
+		if (ctx->takes_line[i] == cmd->fn)
+			return true;
+	return false;
+}
+
+/*
+ * Tokenize and run @line. *@name is set to the command word as typed, or
+ * NULL for an empty line; it points into @line.
+ */
+static int run_line(struct mon_ctx *ctx, char *line, const char **name)
 {
 	char *argv[MON_MAX_ARGS];
 	const struct mon_cmd *cmd;
 	int argc = mon_tokenize(line, argv, MON_MAX_ARGS);
 
+	/* With too many words, argv[0] was still split off. */
+	*name = argc ? argv[0] : NULL;
 	if (argc < 0) {
 		mon_printf(ctx, "error: too many arguments (max %d)\r\n",
 			   MON_MAX_ARGS - 1);
@@ -112,9 +130,108 @@ int mon_dispatch(struct mon_ctx *ctx, char *line)
 			   usage_sep(cmd), usage_of(cmd));
 		return -HV_EINVAL;
 	}
+	if (mon_json_on(ctx) && takes_line(ctx, cmd)) {
+		mon_printf(ctx,
+			   "error: '%s' takes over the serial line: not in JSON mode (send 'json off' first)\r\n",
+			   cmd->name);
+		return -HV_EPERM;
+	}
 	if (!cmd->fn)
 		return -HV_ENOSYS;
 	return cmd->fn(ctx, argc, argv);
+}
+
+/* Whether @line's first word is @word (before tokenizing). */
+static bool first_word_is(const char *line, const char *word)
+{
+	size_t n = strlen(word);
+
+	while (is_space(*line))
+		line++;
+	return !strncmp(line, word, n) && (!line[n] || is_space(line[n]));
+}
+
+static void capture(void *c, const char *s, size_t n)
+{
+	struct mon_json *j = c;
+	size_t room = sizeof(j->raw) - j->raw_len;
+
+	if (n > room) {
+		j->raw_cut = true;
+		n = room;
+	}
+	memcpy(j->raw + j->raw_len, s, n);
+	j->raw_len += n;
+}
+
+/* The JSON reply for what is in json->raw, in one write. */
+static void send_reply(struct mon_ctx *ctx, const char *name, int ret)
+{
+	struct mon_json *j = ctx->json;
+	struct json_reply r = {
+		.cmd = name,
+		.ret = ret,
+		.out = j->raw,
+		.out_len = j->raw_len,
+		.out_cut = j->raw_cut,
+	};
+
+	BUILD_BUG_ON(sizeof(j->reply) < JSON_REPLY_MIN);
+	out(ctx, j->reply, json_reply(j->reply, sizeof(j->reply), &r));
+}
+
+static int dispatch_json(struct mon_ctx *ctx, char *line)
+{
+	struct mon_json *j = ctx->json;
+	mon_out_fn saved_out = ctx->out;
+	void *saved_ctx = ctx->out_ctx;
+	bool was_on = j->on;
+	const char *name;
+	int ret;
+
+	j->raw_len = 0;
+	j->raw_cut = false;
+	ctx->out = capture;
+	ctx->out_ctx = j;
+	ret = run_line(ctx, line, &name);
+	ctx->out = saved_out;
+	ctx->out_ctx = saved_ctx;
+
+	if (!name)
+		return ret;            /* an empty line: no reply */
+	if (!was_on && !j->on)
+		out(ctx, j->raw, j->raw_len); /* `json` in text mode: text */
+	else
+		send_reply(ctx, name, ret);
+	return ret;
+}
+
+int mon_dispatch(struct mon_ctx *ctx, char *line)
+{
+	const char *name;
+
+	/*
+	 * `json on` and `json off` answer in JSON whichever mode they leave,
+	 * so a client can always find the reply to the one it sent.
+	 */
+	if (ctx->json && (ctx->json->on || first_word_is(line, "json")))
+		return dispatch_json(ctx, line);
+	return run_line(ctx, line, &name);
+}
+
+void mon_reject_line(struct mon_ctx *ctx, const char *why)
+{
+	struct mon_json *j = ctx->json;
+	int n;
+
+	if (!mon_json_on(ctx)) {
+		mon_printf(ctx, "error: %s\r\n", why);
+		return;
+	}
+	n = snprintf(j->raw, sizeof(j->raw), "error: %s\r\n", why);
+	j->raw_len = MIN((size_t)MAX(n, 0), sizeof(j->raw) - 1);
+	j->raw_cut = false;
+	send_reply(ctx, "", -HV_EINVAL);
 }
 
 /* Width of "NAME USAGE" as shown. */
@@ -189,5 +306,25 @@ int mon_cmd_help(struct mon_ctx *ctx, int argc, char **argv)
 		print_text(ctx, cmd->summary);
 	if (cmd->help)
 		print_text(ctx, cmd->help);
+	return 0;
+}
+
+int mon_cmd_json(struct mon_ctx *ctx, int argc, char **argv)
+{
+	struct mon_json *j = ctx->json;
+
+	if (!j) {
+		mon_printf(ctx, "error: JSON mode is not available here\r\n");
+		return -HV_ENOSYS;
+	}
+	if (argc > 1 && !strcmp(argv[1], "on")) {
+		j->on = true;
+	} else if (argc > 1 && !strcmp(argv[1], "off")) {
+		j->on = false;
+	} else if (argc > 1) {
+		mon_printf(ctx, "error: usage: json [on|off]\r\n");
+		return -HV_EINVAL;
+	}
+	mon_printf(ctx, "json: %s\r\n", j->on ? "on" : "off");
 	return 0;
 }

@@ -2,6 +2,9 @@
  * Monitor line editor: turns the serial byte stream into lines, with echo,
  * backspace, Ctrl-U, Ctrl-C and a small history on Up/Down.
  *
+ * In JSON mode (le->quiet) it echoes nothing: a program on the other end
+ * reads only replies.
+ *
  * Everything here is bounded by the fixed-size struct: a hostile or broken
  * terminal can send any byte stream without growing state, and whatever it
  * sends, the next clean line is accepted.
@@ -28,7 +31,7 @@ static const char erase_seq[] = "\b \b";
 
 static void echo(struct line_editor *le, const char *s, size_t n)
 {
-	if (le->echo && n)
+	if (le->echo && n && !le->quiet)
 		le->echo(le->echo_ctx, s, n);
 }
 

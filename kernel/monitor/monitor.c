@@ -9,6 +9,7 @@
 #include <lamina/printk.h>
 #include <lamina/uart.h>
 #include <lamina/vcpu.h>
+#include <lamina/vm.h>
 #include <lamina/x86.h>
 
 #include "commands.h"
@@ -21,6 +22,19 @@ static void serial_out(void *ctx, const char *s, size_t n)
 }
 
 static struct line_editor editor;
+static struct mon_json json; /* JSON mode: its flag and reply buffers */
+
+/* `console VM` reads the line itself: no JSON reply could frame it. */
+static const mon_cmd_fn takes_line[] = { cmd_console };
+
+/* After each line: the mode the next one is read and logged in. */
+static void line_done(struct mon_ctx *ctx)
+{
+	editor.quiet = json.on;
+	console_set_json(json.on);
+	if (!json.on)
+		mon_printf(ctx, MON_PROMPT);
+}
 
 void monitor_run(void)
 {
@@ -28,6 +42,9 @@ void monitor_run(void)
 		.out = serial_out,
 		.cmds = monitor_commands,
 		.nr_cmds = nr_monitor_commands,
+		.json = &json,
+		.takes_line = takes_line,
+		.nr_takes_line = ARRAY_SIZE(takes_line),
 	};
 
 	le_init(&editor, serial_out, NULL);
@@ -38,6 +55,7 @@ void monitor_run(void)
 
 		if (c < 0) {
 			/* Idle: the vCPU sharing this CPU gets a slice. */
+			vm_housekeeping();
 			if (!vcpu_bsp_poll())
 				cpu_relax();
 			continue;
@@ -46,9 +64,9 @@ void monitor_run(void)
 		if (r == LE_CONTINUE)
 			continue;
 		if (r == LE_LINE_ERROR)
-			mon_printf(&ctx, "error: %s\r\n", editor.error);
+			mon_reject_line(&ctx, editor.error);
 		else
 			mon_dispatch(&ctx, editor.line);
-		mon_printf(&ctx, MON_PROMPT);
+		line_done(&ctx);
 	}
 }

@@ -1,7 +1,9 @@
 # Code under test for each tests/fuzz/fuzz_NAME.c: FUZZ_SRCS_fuzz_NAME.
 FUZZ_SRCS_fuzz_bootinfo := kernel/bootinfo.c
 FUZZ_SRCS_fuzz_acpi := drivers/acpi_tables.c
-FUZZ_SRCS_fuzz_monitor := kernel/monitor/line.c kernel/monitor/dispatch.c lib/util.c
+FUZZ_SRCS_fuzz_monitor := kernel/monitor/line.c kernel/monitor/dispatch.c \
+	kernel/monitor/json.c lib/util.c
+FUZZ_SRCS_fuzz_json := kernel/monitor/json.c
 FUZZ_SRCS_fuzz_config := kernel/config_check.c kernel/config_check_dev.c lib/crc32.c lib/util.c
 FUZZ_SRCS_fuzz_yaml := $(filter-out tools/lamina-cfg/main.c,$(wildcard tools/lamina-cfg/*.c)) kernel/config_check.c kernel/config_check_dev.c lib/crc32.c lib/util.c
 FUZZ_CFLAGS_fuzz_yaml := -Itools/lamina-cfg
@@ -12,3 +14,8 @@ FUZZ_SRCS_fuzz_yaml += kernel/config_check_boot.c kernel/guest/multiboot.c
 FUZZ_SRCS_fuzz_multiboot1 := kernel/guest/multiboot.c
 FUZZ_SRCS_fuzz_guest_walk := mm/guest_walk.c
 FUZZ_SRCS_fuzz_insn := kernel/vdev/insn.c
+FUZZ_SRCS_fuzz_args := kernel/monitor/args.c lib/util.c
+FUZZ_SRCS_fuzz_json := kernel/monitor/json.c tools/lamina-ctl/reply.c
+FUZZ_CFLAGS_fuzz_json := -Itools/lamina-ctl
+FUZZ_SRCS_fuzz_ctl_reply := tools/lamina-ctl/reply.c
+FUZZ_CFLAGS_fuzz_ctl_reply := -Itools/lamina-ctl

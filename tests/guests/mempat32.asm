@@ -94,30 +94,6 @@ report_mismatch:
 	call puthex
 	mov esi, msg_nl
 	jmp puts
-
-; puthex: EAX as 0x and 8 hex digits on COM1 (clobbers EAX, ECX, EDX).
-puthex:
-	mov ecx, eax
-	mov dx, 0x3f8
-	mov al, '0'
-	out dx, al
-	mov al, 'x'
-	out dx, al
-	push ebx
-	mov ebx, 8
-.digit:	rol ecx, 4
-	mov al, cl
-	and al, 0x0f
-	add al, '0'
-	cmp al, '9'
-	jbe .out
-	add al, 'a' - '0' - 10
-.out:	out dx, al
-	dec ebx
-	jnz .digit
-	pop ebx
-	ret
-
 %include "report32.inc"
 
 msg_r0:		db "region 0 [0, 0x100000) holds its address pattern", 10, 0

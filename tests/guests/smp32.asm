@@ -113,30 +113,6 @@ bad_index:
 	out 0xf4, eax
 .spin:	pause
 	jmp .spin
-
-; puthex: EAX as 0x and 8 hex digits on COM1 (clobbers EAX, ECX, EDX).
-puthex:
-	mov ecx, eax
-	mov dx, 0x3f8
-	mov al, '0'
-	out dx, al
-	mov al, 'x'
-	out dx, al
-	push ebx
-	mov ebx, 8
-.digit:	rol ecx, 4
-	mov al, cl
-	and al, 0x0f
-	add al, '0'
-	cmp al, '9'
-	jbe .out
-	add al, 'a' - '0' - 10
-.out:	out dx, al
-	dec ebx
-	jnz .digit
-	pop ebx
-	ret
-
 %include "report32.inc"
 
 msg_done_flag:	db "vCPU 1 set done after its adds", 10, 0

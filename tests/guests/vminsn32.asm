@@ -97,30 +97,6 @@ check_one_ud:
 	call puthex
 	mov esi, msg_nl
 	jmp puts
-
-; puthex: EAX as 0x and 8 hex digits on COM1 (clobbers EAX, ECX, EDX).
-puthex:
-	mov ecx, eax
-	mov dx, 0x3f8
-	mov al, '0'
-	out dx, al
-	mov al, 'x'
-	out dx, al
-	push ebx
-	mov ebx, 8
-.digit:	rol ecx, 4
-	mov al, cl
-	and al, 0x0f
-	add al, '0'
-	cmp al, '9'
-	jbe .out
-	add al, 'a' - '0' - 10
-.out:	out dx, al
-	dec ebx
-	jnz .digit
-	pop ebx
-	ret
-
 ; IDT: vector v's gate points at stub v, an interrupt gate in segment 8.
 fill_idt:
 	xor ecx, ecx

@@ -165,7 +165,10 @@ def iso_for(cmdline, config=DEMO_CONFIG):
     tag = os.path.basename(config) if config else "noconfig"
     name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{cmdline}-{tag}")
     path = os.path.join(ISO_DIR, name + ".iso")
-    newest = max(os.path.getmtime(p) for p in (ELF, CFG_TOOL, config or ELF))
+    # The guest images a config names are in the image too.
+    images = glob.glob(os.path.join(REPO, "build", "guests", "*.bin"))
+    newest = max(os.path.getmtime(p)
+                 for p in (ELF, CFG_TOOL, config or ELF, *images))
     if os.path.exists(path) and os.path.getmtime(path) >= newest:
         return path
     os.makedirs(ISO_DIR, exist_ok=True)

@@ -3,7 +3,11 @@ UNIT_SRCS_test_bootinfo := kernel/bootinfo.c
 UNIT_SRCS_test_acpi := drivers/acpi_tables.c
 UNIT_SRCS_test_palloc := mm/palloc.c
 UNIT_SRCS_test_line := kernel/monitor/line.c
-UNIT_SRCS_test_dispatch := kernel/monitor/dispatch.c lib/util.c
+UNIT_SRCS_test_dispatch := kernel/monitor/dispatch.c kernel/monitor/json.c \
+	lib/util.c
+# The monitor's JSON writer and lamina-ctl's reader, checked against each other.
+UNIT_SRCS_test_json := kernel/monitor/json.c tools/lamina-ctl/reply.c
+UNIT_CFLAGS_test_json := -Itools/lamina-ctl
 UNIT_SRCS_test_format := lib/format.c lib/util.c
 # Our vsnprintf must not replace the C library's inside the test program.
 UNIT_CFLAGS_test_format := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
@@ -23,3 +27,4 @@ UNIT_SRCS_test_multiboot1 := kernel/guest/multiboot.c
 UNIT_SRCS_test_guest_walk := mm/guest_walk.c
 UNIT_SRCS_test_insn := kernel/vdev/insn.c
 UNIT_SRCS_test_svm_check := svm/svm_check.c
+UNIT_SRCS_test_args := kernel/monitor/args.c lib/util.c

@@ -1,6 +1,7 @@
 /*
- * Unit tests for the monitor dispatcher (kernel/monitor/dispatch.c) and the
- * string helpers its commands use (lib/util.c).
+ * Unit tests for the monitor dispatcher (kernel/monitor/dispatch.c), its
+ * JSON mode (with kernel/monitor/json.c), and the string helpers its
+ * commands use (lib/util.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +13,9 @@
 #include <lamina/errno.h>
 #include <lamina/lib.h>
 
-static char output[8192];
+static char output[2 * MON_JSON_MAX];
 static size_t output_len;
+static int writes; /* calls of the output function */
 
 static void sink_out(void *ctx, const char *s, size_t n)
 {
@@ -22,6 +24,7 @@ static void sink_out(void *ctx, const char *s, size_t n)
 	memcpy(output + output_len, s, n);
 	output_len += n;
 	output[output_len] = '\0';
+	writes++;
 }
 
 /* What the last command handler saw. */
@@ -65,6 +68,7 @@ static int reset(void **state)
 	(void)state;
 	output_len = 0;
 	output[0] = '\0';
+	writes = 0;
 	memset(&seen, 0, sizeof(seen));
 	return 0;
 }
@@ -257,9 +261,9 @@ static void test_printf_truncates(void **state)
 	memset(big, 'y', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	mon_printf(&ctx, "%s%s", "x", big);
-	assert_int_equal(output_len, 255);
+	assert_int_equal(output_len, 319); /* MON_PRINTF_MAX - 1 */
 	assert_int_equal(output[0], 'x');
-	assert_int_equal(output[254], 'y');
+	assert_int_equal(output[318], 'y');
 	reset(state);
 	mon_printf(&ctx, "%d %s\r\n", -5, "ok");
 	assert_string_equal(output, "-5 ok\r\n");
@@ -333,6 +337,190 @@ static void test_strlcpy(void **state)
 	assert_string_equal(buf, "");
 }
 
+/* ---------------------------------------------------------------- JSON mode */
+
+/* Prints its arguments, one per line; "ERR" prints an error line. */
+static int say_cmd(struct mon_ctx *c, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		mon_printf(c, "%s%s\r\n", strcmp(argv[i], "ERR") ? "" :
+			   "error: ", argv[i]);
+	return argc > 1 && !strcmp(argv[1], "FAIL") ? -HV_EIO : 0;
+}
+
+/* Prints @n bytes of 'z' in lines of 99 and CR LF. */
+static int flood_cmd(struct mon_ctx *c, int argc, char **argv)
+{
+	u64 n = 0;
+
+	(void)argc;
+	parse_u64(argv[1], &n);
+	for (u64 i = 0; i < n; i += 101)
+		mon_printf(c, "%.99s\r\n", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
+			   "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+	return 0;
+}
+
+static const struct mon_cmd jcmds[] = {
+	{ "json", "[on|off]", "reply mode", NULL, 0, 1, mon_cmd_json },
+	{ "say", "[WORD...]", "print words", NULL, 0, 5, say_cmd },
+	{ "grab", "", "take the line", NULL, 0, 0, fake_cmd },
+	{ "flood", "N", "print N bytes", NULL, 1, 1, flood_cmd },
+};
+static const mon_cmd_fn line_takers[] = { fake_cmd };
+static struct mon_json jstate;
+static struct mon_ctx jctx = {
+	.out = sink_out,
+	.cmds = jcmds,
+	.nr_cmds = ARRAY_SIZE(jcmds),
+	.json = &jstate,
+	.takes_line = line_takers,
+	.nr_takes_line = 1,
+};
+
+static int jrun(const char *line)
+{
+	char buf[512];
+
+	reset(NULL);
+	strlcpy_hv(buf, line, sizeof(buf));
+	return mon_dispatch(&jctx, buf);
+}
+
+static void json_on(void)
+{
+	jstate.on = false;
+	assert_int_equal(jrun("json on"), 0);
+	assert_true(jstate.on);
+}
+
+struct json_case {
+	const char *line;
+	int ret;
+	const char *reply; /* the one write, NULL for none */
+};
+
+static void test_json_replies(void **state)
+{
+	static const struct json_case cases[] = {
+		{ "say a b", 0, "{\"ok\":true,\"cmd\":\"say\",\"output\":[\"a\",\"b\"]}\r\n" },
+		{ "say", 0, "{\"ok\":true,\"cmd\":\"say\",\"output\":[]}\r\n" },
+		{ "  say \"q\\", 0,
+		  "{\"ok\":true,\"cmd\":\"say\",\"output\":[\"\\\"q\\\\\"]}\r\n" },
+		{ "say x ERR", 0, "{\"ok\":false,\"cmd\":\"say\",\"error\":\"ERR\","
+		  "\"output\":[\"x\"]}\r\n" },
+		{ "say FAIL", -HV_EIO, "{\"ok\":false,\"cmd\":\"say\",\"error\":"
+		  "\"failed (error -5)\",\"output\":[\"FAIL\"]}\r\n" },
+		{ "frob 1", -HV_ENOENT, "{\"ok\":false,\"cmd\":\"frob\",\"error\":"
+		  "\"unknown command 'frob' (type 'help' for a list)\",\"output\":[]}\r\n" },
+		{ "flood", -HV_EINVAL, "{\"ok\":false,\"cmd\":\"flood\",\"error\":"
+		  "\"usage: flood N\",\"output\":[]}\r\n" },
+		{ "say 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16", -HV_E2BIG,
+		  "{\"ok\":false,\"cmd\":\"say\",\"error\":"
+		  "\"too many arguments (max 15)\",\"output\":[]}\r\n" },
+		{ "grab", -HV_EPERM, "{\"ok\":false,\"cmd\":\"grab\",\"error\":"
+		  "\"'grab' takes over the serial line: not in JSON mode "
+		  "(send 'json off' first)\",\"output\":[]}\r\n" },
+		{ "json", 0, "{\"ok\":true,\"cmd\":\"json\",\"output\":[\"json: on\"]}\r\n" },
+		{ "json on", 0, "{\"ok\":true,\"cmd\":\"json\",\"output\":[\"json: on\"]}\r\n" },
+		{ "json of", -HV_EINVAL, "{\"ok\":false,\"cmd\":\"json\",\"error\":"
+		  "\"usage: json [on|off]\",\"output\":[]}\r\n" },
+		{ "", 0, NULL },
+		{ " \t ", 0, NULL },
+	};
+
+	(void)state;
+	json_on();
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int ret = jrun(cases[i].line);
+
+		if (ret != cases[i].ret)
+			fail_msg("'%s': returned %d, want %d", cases[i].line, ret,
+				 cases[i].ret);
+		assert_int_equal(writes, cases[i].reply ? 1 : 0);
+		assert_string_equal(output, cases[i].reply ? cases[i].reply : "");
+		assert_int_equal(seen.calls, 0);
+		assert_true(jstate.on);
+	}
+}
+
+static void test_json_switching(void **state)
+{
+	(void)state;
+	jstate.on = false;
+	/* In text mode, `json` and its errors answer in text... */
+	assert_int_equal(jrun("json"), 0);
+	assert_string_equal(output, "json: off\r\n");
+	assert_int_equal(jrun("json maybe"), -HV_EINVAL);
+	assert_string_equal(output, "error: usage: json [on|off]\r\n");
+	assert_int_equal(jrun("jsonx"), -HV_ENOENT);
+	assert_string_equal(output, "error: unknown command 'jsonx' (type 'help' "
+				    "for a list)\r\n");
+	/* ...but switching answers in JSON both ways. */
+	assert_int_equal(jrun(" json  on "), 0);
+	assert_string_equal(output, "{\"ok\":true,\"cmd\":\"json\",\"output\":"
+				    "[\"json: on\"]}\r\n");
+	assert_int_equal(writes, 1);
+	assert_int_equal(jrun("json off"), 0);
+	assert_string_equal(output, "{\"ok\":true,\"cmd\":\"json\",\"output\":"
+				    "[\"json: off\"]}\r\n");
+	assert_false(jstate.on);
+	/* Back in text mode: plain lines, and the line-taker runs. */
+	assert_int_equal(jrun("say a"), 0);
+	assert_string_equal(output, "a\r\n");
+	assert_int_equal(jrun("grab"), 7);
+	assert_int_equal(seen.calls, 1);
+	/* The output function is the caller's again. */
+	assert_ptr_equal(jctx.out, sink_out);
+}
+
+static void test_json_without_state(void **state)
+{
+	struct mon_ctx c = { .out = sink_out, .cmds = jcmds,
+			     .nr_cmds = ARRAY_SIZE(jcmds) };
+	char line[] = "json on";
+
+	(void)state;
+	assert_int_equal(mon_dispatch(&c, line), -HV_ENOSYS);
+	assert_string_equal(output, "error: JSON mode is not available here\r\n");
+}
+
+static void test_json_reject_line(void **state)
+{
+	(void)state;
+	jstate.on = false;
+	mon_reject_line(&jctx, "line too long (max 127 characters)");
+	assert_string_equal(output, "error: line too long (max 127 characters)\r\n");
+	json_on();
+	reset(state);
+	mon_reject_line(&jctx, "line had 2 non-printable bytes");
+	assert_string_equal(output, "{\"ok\":false,\"cmd\":\"\",\"error\":"
+				    "\"line had 2 non-printable bytes\",\"output\":[]}\r\n");
+	assert_int_equal(writes, 1);
+}
+
+/* A reply longer than the buffer: cut, flagged, still one write. */
+static void test_json_long_reply(void **state)
+{
+	char cmd[32];
+
+	(void)state;
+	json_on();
+	snprintf(cmd, sizeof(cmd), "flood %d", 3 * MON_JSON_MAX);
+	assert_int_equal(jrun(cmd), 0);
+	assert_int_equal(writes, 1);
+	assert_true(output_len < MON_JSON_MAX);
+	assert_non_null(strstr(output, "],\"truncated\":true}\r\n"));
+	assert_true(jstate.raw_cut);
+	/* Just fitting the capture, not the reply (quotes and commas). */
+	snprintf(cmd, sizeof(cmd), "flood %d", MON_JSON_MAX - 200);
+	assert_int_equal(jrun(cmd), 0);
+	assert_false(jstate.raw_cut);
+	assert_non_null(strstr(output, "],\"truncated\":true}\r\n"));
+	assert_int_equal(jrun("flood 2000"), 0);
+	assert_null(strstr(output, "truncated"));
+}
+
 #define T(fn) cmocka_unit_test_setup(fn, reset)
 
 int main(void)
@@ -350,6 +538,11 @@ int main(void)
 		T(test_printf_truncates),
 		T(test_parse_u64),
 		T(test_strlcpy),
+		T(test_json_replies),
+		T(test_json_switching),
+		T(test_json_without_state),
+		T(test_json_reject_line),
+		T(test_json_long_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

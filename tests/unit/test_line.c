@@ -352,6 +352,29 @@ static void test_no_echo_callback(void **state)
 	assert_int_equal(feed_str(le, "\x15\x03"), LE_LINE);
 }
 
+/* JSON mode: lines, errors and history as ever, but nothing shown. */
+static void test_quiet_echoes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct line_editor *le = &f->le;
+	char longline[MON_LINE_MAX + 2];
+
+	le->quiet = true;
+	enter(le, "json on");
+	assert_int_equal(feed_str(le, "ab\b\x15x\x1b[A\x1b[B\x03"), LE_LINE);
+	assert_int_equal(feed_str(le, "bad\x01\r"), LE_LINE_ERROR);
+	memset(longline, 'x', sizeof(longline) - 1);
+	longline[sizeof(longline) - 2] = '\r';
+	longline[sizeof(longline) - 1] = '\0';
+	assert_int_equal(feed_str(le, longline), LE_LINE_ERROR);
+	assert_int_equal(feed_str(le, "\x1b[Aq\r"), LE_LINE);
+	assert_string_equal(le->line, "json onq");
+	assert_int_equal(f->echo.len, 0);
+	le->quiet = false;
+	feed_str(le, "v");
+	assert_string_equal(f->echo.buf, "v");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -367,6 +390,7 @@ int main(void)
 		T(test_history_no_duplicates_no_empty),
 		T(test_history_ring_limit),
 		T(test_no_echo_callback),
+		T(test_quiet_echoes_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
