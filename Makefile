@@ -163,7 +163,7 @@ fuzz: deps $(FUZZ_BINS)
 
 # ---------------------------------------------------------------- all tests
 PYTEST_ARGS ?= -n 2
-test-integration: deps $(BUILD)/lamina.iso $(GUESTS)
+test-integration: deps $(BUILD)/lamina.iso $(GUESTS) $(BUILD)/lamina-ctl
 	$(PYTHON) -m pytest tests/integration $(PYTEST_ARGS)
 
 # Unit tests, a short fuzz pass over every parser, then the emulator suites.
