@@ -180,12 +180,6 @@ static void vcpu_thread(void *arg)
 	vcpu_leave_last(v);
 }
 
-static int refuse(char *why, size_t len, const char *fmt, const char *arg)
-{
-	snprintf(why, len, fmt, arg);
-	return -HV_EOPNOTSUPP;
-}
-
 static void vcpus_free(struct vm *vm)
 {
 	while (vm->nr_vcpus) {
@@ -209,7 +203,7 @@ static int vcpus_create(struct vm *vm, char *why, size_t len)
 
 		cpus &= cpus - 1;
 		if (!v)
-			return refuse(why, len, "%s", "out of memory for the vCPUs");
+			return vm_refuse(why, len, -HV_EOPNOTSUPP, "%s", "out of memory for the vCPUs");
 		v->vm = vm;
 		v->id = vm->nr_vcpus;
 		v->pcpu = pcpu;
@@ -252,10 +246,10 @@ int vm_start(struct vm *vm, char *why, size_t len)
 	int err;
 
 	if (vm->state != VM_CREATED)
-		return refuse(why, len, "it is %s (only a created VM starts)",
+		return vm_refuse(why, len, -HV_EOPNOTSUPP, "it is %s (only a created VM starts)",
 			      vm_state_name(vm->state));
 	if (!hv_ops->vcpu_run)
-		return refuse(why, len, "running guests on %s is not implemented yet",
+		return vm_refuse(why, len, -HV_EOPNOTSUPP, "running guests on %s is not implemented yet",
 			      hv_ops->long_name);
 	err = vcpus_create(vm, why, len);
 	if (err)

@@ -155,12 +155,6 @@ enum exit_action vcpu_pio(struct vcpu *v, u16 port, unsigned int size,
 
 /* ------------------------------------------------------------ INS/OUTS */
 
-static int read_pte(void *ctx, u64 gpa, unsigned int size, u64 *val)
-{
-	*val = 0;
-	return vm_read_gpa(ctx, gpa, val, size);
-}
-
 /* Why a guest linear access failed. */
 struct gva_fault {
 	enum gw_status status; /* GW_OK: the GPA is not RAM (or not writable) */
@@ -180,7 +174,7 @@ static int gva_copy(struct vcpu *v, const struct gw_mode *m, u64 la, u8 *buf,
 		struct gw_result r;
 		int err;
 
-		guest_walk(m, la, access, read_pte, v->vm, &r);
+		guest_walk(m, la, access, vm_read_pte, v->vm, &r);
 		*f = (struct gva_fault){ r.status, r.pf_error, la };
 		if (r.status != GW_OK)
 			return -HV_EFAULT;
@@ -270,8 +264,7 @@ static int decode_string(struct vcpu *v, const struct vcpu_pio_string *io,
 	unsigned int n;
 	int seg, err;
 
-	op->mode = (struct gw_mode){ .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4,
-				     .efer = s->efer };
+	vcpu_walk_mode(s, &op->mode);
 	op->access = ((cs->attr >> 5) & 3) == 3 ? GW_USER : 0;
 	err = fetch_insn(v, op, rip_la, bytes, &n, f);
 	if (err)
@@ -289,9 +282,9 @@ static int decode_string(struct vcpu *v, const struct vcpu_pio_string *io,
 	return 0;
 }
 
-enum exit_action vcpu_pio_string(struct vcpu *v, const struct vcpu_pio_string *io,
-				 struct vcpu_regs *regs,
-				 const struct vcpu_sregs *sregs, bool *done)
+static enum exit_action pio_string(struct vcpu *v, const struct vcpu_pio_string *io,
+				   struct vcpu_regs *regs,
+				   const struct vcpu_sregs *sregs, bool *done)
 {
 	u64 *ptr = io->in ? &regs->g.rdi : &regs->g.rsi;
 	const char *what = io->in ? "INS from" : "OUTS to";
@@ -339,4 +332,21 @@ enum exit_action vcpu_pio_string(struct vcpu *v, const struct vcpu_pio_string *i
 		return string_fault(v, what, io->port, &f);
 	*done = n == count;
 	return EXIT_RESUME;
+}
+
+enum exit_action vcpu_pio_string(struct vcpu *v, const struct vcpu_pio_string *io,
+				 u64 next_rip)
+{
+	struct vcpu_regs regs;
+	struct vcpu_sregs sregs;
+	enum exit_action a;
+	bool done;
+
+	hv_ops->get_regs(v, &regs);
+	hv_ops->get_sregs(v, &sregs);
+	a = pio_string(v, io, &regs, &sregs, &done);
+	if (done)
+		regs.rip = next_rip;
+	hv_ops->set_regs(v, &regs);
+	return a;
 }

@@ -20,7 +20,7 @@
 #define PAUSE_TIMEOUT_US 100000
 #define STOP_TIMEOUT_US 1000000
 
-static int refuse(char *why, size_t len, int err, const char *fmt, const char *a)
+int vm_refuse(char *why, size_t len, int err, const char *fmt, const char *a)
 {
 	snprintf(why, len, fmt, a);
 	return err;
@@ -73,17 +73,17 @@ int vm_pause(struct vm *vm, u64 *took_us, char *why, size_t len)
 	s64 t;
 
 	if (vm->state != VM_RUNNING)
-		return refuse(why, len, -HV_EBUSY, "it is %s (only a running VM pauses)",
+		return vm_refuse(why, len, -HV_EBUSY, "it is %s (only a running VM pauses)",
 			      vm_state_name(vm->state));
 	/* Before the requests: a parked vCPU waits while the VM is paused. */
 	WRITE_ONCE(vm->state, VM_PAUSED);
 	request_all(vm, VCPU_REQ_PAUSE);
 	t = wait_for(vm, all_parked, PAUSE_TIMEOUT_US);
 	if (READ_ONCE(vm->state) != VM_PAUSED)
-		return refuse(why, len, -HV_EBUSY, "it %s while pausing",
+		return vm_refuse(why, len, -HV_EBUSY, "it %s while pausing",
 			      vm_state_name(vm->state));
 	if (t < 0)
-		return refuse(why, len, -HV_ETIMEDOUT,
+		return vm_refuse(why, len, -HV_ETIMEDOUT,
 			      "%s: a vCPU did not stop within 100 ms (the VM stays paused; the log may say more)",
 			      "time-out");
 	*took_us = (u64)t;
@@ -93,7 +93,7 @@ int vm_pause(struct vm *vm, u64 *took_us, char *why, size_t len)
 int vm_resume(struct vm *vm, char *why, size_t len)
 {
 	if (vm->state != VM_PAUSED)
-		return refuse(why, len, -HV_EBUSY, "it is %s (only a paused VM resumes)",
+		return vm_refuse(why, len, -HV_EBUSY, "it is %s (only a paused VM resumes)",
 			      vm_state_name(vm->state));
 	WRITE_ONCE(vm->state, VM_RUNNING);
 	request_all(vm, VCPU_REQ_WAKE);
@@ -106,15 +106,15 @@ int vm_irq(struct vm *vm, unsigned int vcpu, u8 vector, char *why, size_t len)
 	int expect = -1;
 
 	if (vm->state != VM_RUNNING && vm->state != VM_PAUSED)
-		return refuse(why, len, -HV_EBUSY, "it is %s (interrupts go to a running or paused VM)",
+		return vm_refuse(why, len, -HV_EBUSY, "it is %s (interrupts go to a running or paused VM)",
 			      vm_state_name(vm->state));
 	if (vcpu >= vm->nr_vcpus)
-		return refuse(why, len, -HV_ENOENT, "%s: no such vCPU", "vcpu");
+		return vm_refuse(why, len, -HV_ENOENT, "%s: no such vCPU", "vcpu");
 	v = vm->vcpus[vcpu];
 	/* One at a time, as KVM_INTERRUPT without an in-kernel irqchip. */
 	if (!__atomic_compare_exchange_n(&v->irq_pending, &expect, vector, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return refuse(why, len, -HV_EBUSY,
+		return vm_refuse(why, len, -HV_EBUSY,
 			      "%s: the vCPU has not taken the previous interrupt yet (its interrupts may be off)",
 			      "busy");
 	vcpu_make_request(v, VCPU_REQ_IRQ);
@@ -134,7 +134,7 @@ static int stop_vcpus(struct vm *vm, char *why, size_t len)
 	}
 	request_all(vm, VCPU_REQ_STOP);
 	if (wait_for(vm, none_running, STOP_TIMEOUT_US) < 0)
-		return refuse(why, len, -HV_ETIMEDOUT,
+		return vm_refuse(why, len, -HV_ETIMEDOUT,
 			      "%s: its vCPUs did not leave their CPUs within 1 s; it is kept",
 			      "time-out");
 	return 0;
@@ -167,10 +167,10 @@ int vm_create_named(const char *name, struct vm **out, char *why, size_t len)
 	int err;
 
 	if (!c)
-		return refuse(why, len, -HV_ENOENT,
+		return vm_refuse(why, len, -HV_ENOENT,
 			      "the configuration has no VM '%s'", name);
 	if (vm_find(name))
-		return refuse(why, len, -HV_EEXIST, "VM '%s' exists already", name);
+		return vm_refuse(why, len, -HV_EEXIST, "VM '%s' exists already", name);
 	err = vm_create(blob, c, out);
 	if (err)
 		snprintf(why, len, "out of memory for it (%d)", err);
@@ -189,7 +189,7 @@ int vm_reset(struct vm *vm, bool start, struct vm **out, char *why, size_t len)
 		return err;
 	err = vm_create(config_blob(), c, out);
 	if (err)
-		return refuse(why, len, err, "%s: out of memory to create it again",
+		return vm_refuse(why, len, err, "%s: out of memory to create it again",
 			      "destroyed");
 	(*out)->crash = crash;
 	(*out)->restarts = restarts;

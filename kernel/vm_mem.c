@@ -8,6 +8,7 @@
 #include <lamina/config.h>
 #include <lamina/dirty_log.h>
 #include <lamina/errno.h>
+#include <lamina/guest_walk.h>
 #include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
@@ -284,6 +285,20 @@ static int copy_gpa(struct vm *vm, u64 gpa, u8 *buf, u64 len, bool write)
 		len -= chunk;
 	}
 	return 0;
+}
+
+/* guest_walk()'s reader of page-table entries: @ctx is the VM. */
+int vm_read_pte(void *ctx, u64 gpa, unsigned int size, u64 *val)
+{
+	*val = 0;
+	return vm_read_gpa(ctx, gpa, val, size);
+}
+
+void vcpu_walk_mode(const struct vcpu_sregs *s, struct gw_mode *m)
+{
+	*m = (struct gw_mode){ .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4,
+			       .efer = s->efer,
+			       .amd = hv_ops->vendor == HV_VENDOR_AMD };
 }
 
 int vm_write_gpa(struct vm *vm, u64 gpa, const void *data, u64 len)

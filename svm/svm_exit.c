@@ -122,24 +122,6 @@ static enum exit_action svm_handle_hlt(struct vcpu *v, u8 *vmcb)
 			 FIELD(vmcb, VMCB_RIP, u64));
 }
 
-/* INS/OUTS: the shared emulation works on the neutral register form. */
-static enum exit_action io_string(struct vcpu *v, u8 *vmcb,
-				  const struct vcpu_pio_string *io)
-{
-	struct vcpu_regs regs;
-	struct vcpu_sregs sregs;
-	enum exit_action a;
-	bool done;
-
-	svm_get_regs(v, &regs);
-	svm_get_sregs(v, &sregs);
-	a = vcpu_pio_string(v, io, &regs, &sregs, &done);
-	if (done) /* EXITINFO2 holds the next RIP for IOIO, NRIPS or not */
-		regs.rip = FIELD(vmcb, VMCB_EXITINFO2, u64);
-	svm_set_regs(v, &regs);
-	return a;
-}
-
 static enum exit_action svm_handle_io(struct vcpu *v, u8 *vmcb)
 {
 	u64 info = FIELD(vmcb, VMCB_EXITINFO1, u64);
@@ -152,16 +134,13 @@ static enum exit_action svm_handle_io(struct vcpu *v, u8 *vmcb)
 	enum exit_action a;
 
 	v->exits[VEXIT_IO]++;
+	/* EXITINFO2 holds the next RIP for IOIO, NRIPS or not. */
 	if (info & IOIO_STR)
-		return io_string(v, vmcb, &io);
+		return vcpu_pio_string(v, &io, FIELD(vmcb, VMCB_EXITINFO2, u64));
 	a = vcpu_pio(v, io.port, io.size, io.in, &val);
-	if (io.in) {
-		u64 mask = io.size == 4 ? 0xffffffffull : (1ull << (io.size * 8)) - 1;
-		u64 rax = FIELD(vmcb, VMCB_RAX, u64);
-
-		FIELD(vmcb, VMCB_RAX, u64) = io.size == 4 ? val :
-			(rax & ~mask) | (val & mask);
-	}
+	if (io.in)
+		FIELD(vmcb, VMCB_RAX, u64) =
+			vcpu_pio_in_rax(FIELD(vmcb, VMCB_RAX, u64), io.size, val);
 	FIELD(vmcb, VMCB_RIP, u64) = FIELD(vmcb, VMCB_EXITINFO2, u64);
 	return a;
 }

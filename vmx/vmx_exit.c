@@ -176,24 +176,6 @@ static enum exit_action vmx_handle_invd(struct vcpu *v)
 	return EXIT_RESUME;
 }
 
-/* INS/OUTS: the shared emulation works on the neutral register form. */
-static enum exit_action io_string(struct vcpu *v,
-				  const struct vcpu_pio_string *io)
-{
-	struct vcpu_regs regs;
-	struct vcpu_sregs sregs;
-	enum exit_action a;
-	bool done;
-
-	vmx_get_regs(v, &regs);
-	vmx_get_sregs(v, &sregs);
-	a = vcpu_pio_string(v, io, &regs, &sregs, &done);
-	if (done)
-		regs.rip += vmread(VMCS_EXIT_INSTR_LEN);
-	vmx_set_regs(v, &regs);
-	return a;
-}
-
 static enum exit_action vmx_handle_io(struct vcpu *v)
 {
 	u64 q = vmread(VMCS_EXIT_QUALIFICATION);
@@ -206,13 +188,11 @@ static enum exit_action vmx_handle_io(struct vcpu *v)
 
 	v->exits[VEXIT_IO]++;
 	if (q & IOQ_STRING)
-		return io_string(v, &io);
+		return vcpu_pio_string(v, &io, vmread(VMCS_GUEST_RIP) +
+					       vmread(VMCS_EXIT_INSTR_LEN));
 	a = vcpu_pio(v, io.port, io.size, io.in, &val);
-	if (io.in) {
-		u64 mask = io.size == 4 ? 0xffffffffull : (1ull << (io.size * 8)) - 1;
-
-		v->gprs.rax = io.size == 4 ? val : (v->gprs.rax & ~mask) | (val & mask);
-	}
+	if (io.in)
+		v->gprs.rax = vcpu_pio_in_rax(v->gprs.rax, io.size, val);
 	skip();
 	return a;
 }

@@ -149,6 +149,15 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, u32 out[4]);
 enum exit_action vcpu_pio(struct vcpu *v, u16 port, unsigned int size,
 			  bool in, u32 *val);
 
+/* RAX after an IN of @size bytes gave @val: the rest of RAX stays, except
+ * that a 32-bit IN clears the upper half, as any 32-bit write does. */
+static inline u64 vcpu_pio_in_rax(u64 rax, unsigned int size, u32 val)
+{
+	u64 mask = size == 4 ? 0xffffffffull : (1ull << (size * 8)) - 1;
+
+	return size == 4 ? val : (rax & ~mask) | (val & mask);
+}
+
 /* What the vendor tells the string I/O emulation (INS/OUTS). */
 struct vcpu_pio_string {
 	u16 port;
@@ -157,14 +166,14 @@ struct vcpu_pio_string {
 	bool rep;
 };
 /*
- * Emulate one INS/OUTS (REP or not) with @regs/@sregs the vCPU's state at
- * the instruction. Updates RSI/RDI/RCX in @regs and sets *@done when the
- * instruction completed (the vendor then moves RIP past it; otherwise it
- * runs again for the rest of the count). Faults stop the VM.
+ * Emulate one INS/OUTS (REP or not) at the vCPU's RIP; @next_rip is where
+ * the instruction ends. Reads and writes the registers through the vendor
+ * ops; RIP moves on only when the instruction completed (a REP that is not
+ * done runs again for the rest of its count). Guest page faults go back to
+ * the guest; memory outside the VM stops it.
  */
 enum exit_action vcpu_pio_string(struct vcpu *v, const struct vcpu_pio_string *io,
-				 struct vcpu_regs *regs,
-				 const struct vcpu_sregs *sregs, bool *done);
+				 u64 next_rip);
 /*
  * RDMSR/WRMSR of @msr (for a write, *@val is the value; for a read it
  * receives it). Returns false when the MSR is not allowed: the vendor code

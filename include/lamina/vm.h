@@ -87,6 +87,11 @@ const char *vm_state_name(enum vm_state state);
 int vm_mem_create(struct vm *vm);
 void vm_mem_destroy(struct vm *vm);
 int vm_write_gpa(struct vm *vm, u64 gpa, const void *data, u64 len);
+struct gw_mode;
+/* For guest_walk(): its entry reader over the VM's RAM (@ctx: the VM),
+ * and the paging mode a vCPU's control registers select. */
+int vm_read_pte(void *ctx, u64 gpa, unsigned int size, u64 *val);
+void vcpu_walk_mode(const struct vcpu_sregs *s, struct gw_mode *m);
 int vm_mem_add_ram(struct vm *vm, u16 id, u64 gpa, u64 size, u32 flags,
 		   const char *image);
 int vm_mem_del(struct vm *vm, u16 id);
@@ -104,6 +109,8 @@ extern struct vm *console_attached;
  * kernel/vm_ctl.c: what the monitor does to VMs (KVM's ioctls on a VM fd).
  * All on the monitor's CPU. Each fills @why when it refuses.
  */
+/* Fill @why from @fmt with the one string @a; returns @err. */
+int vm_refuse(char *why, size_t len, int err, const char *fmt, const char *a);
 int vm_create_named(const char *name, struct vm **out, char *why, size_t len);
 int vm_destroy_any(struct vm *vm, char *why, size_t len);
 int vm_pause(struct vm *vm, u64 *took_us, char *why, size_t len);

@@ -62,14 +62,12 @@ static void forward_input(struct vm *vm, u8 c, u64 *cursor, u64 *lost,
 
 int cmd_console(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = vm_find(argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 	u64 cursor, lost = 0, refused = 0;
 
 	(void)argc;
-	if (!vm) {
-		mon_printf(ctx, "error: no VM '%s' (see `vms`)\r\n", argv[1]);
+	if (!vm)
 		return -1;
-	}
 	spin_lock(&vm->dev.lock);
 	cursor = vm->dev.uart.out_total > VUART_OUT_SIZE ?
 		 vm->dev.uart.out_total - VUART_OUT_SIZE : 0;

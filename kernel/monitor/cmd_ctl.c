@@ -14,15 +14,6 @@
 #define X_MAX 4096   /* bytes `x` shows at once */
 #define W_MAX 64     /* bytes `w` writes at once */
 
-static struct vm *vm_arg(struct mon_ctx *ctx, const char *s)
-{
-	struct vm *vm = vm_find(s);
-
-	if (!vm)
-		mon_printf(ctx, "error: no VM '%s' (see `vms`)\r\n", s);
-	return vm;
-}
-
 static int failed(struct mon_ctx *ctx, const char *what, const char *name,
 		  const char *why)
 {
@@ -44,7 +35,7 @@ int cmd_create(struct mon_ctx *ctx, int argc, char **argv)
 
 int cmd_destroy(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = vm_arg(ctx, argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 	char name[CFG_NAME_MAX + 1], why[96];
 
 	(void)argc;
@@ -59,7 +50,7 @@ int cmd_destroy(struct mon_ctx *ctx, int argc, char **argv)
 
 int cmd_pause(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = vm_arg(ctx, argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 	char why[96];
 	u64 us;
 
@@ -75,7 +66,7 @@ int cmd_pause(struct mon_ctx *ctx, int argc, char **argv)
 
 int cmd_resume(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = vm_arg(ctx, argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 	char why[96];
 
 	(void)argc;
@@ -89,7 +80,7 @@ int cmd_resume(struct mon_ctx *ctx, int argc, char **argv)
 
 int cmd_reset(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = vm_arg(ctx, argv[1]), *fresh;
+	struct vm *vm = mon_vm_arg(ctx, argv[1]), *fresh;
 	char name[CFG_NAME_MAX + 1], why[96];
 	bool running;
 
@@ -167,7 +158,7 @@ static int regs_set(struct mon_ctx *ctx, struct vcpu *v, char **argv)
 
 int cmd_regs(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = vm_arg(ctx, argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 	struct vcpu *v;
 
 	if (!vm || !(v = vcpu_arg(ctx, vm, argc > 2 ? argv[2] : NULL)))
@@ -202,7 +193,7 @@ static void hexdump_line(struct mon_ctx *ctx, u64 gpa, const u8 *b, size_t n)
 
 int cmd_x(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = vm_arg(ctx, argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 	static u8 buf[X_MAX]; /* the monitor is one thread */
 	u64 gpa, len;
 
@@ -227,7 +218,7 @@ int cmd_x(struct mon_ctx *ctx, int argc, char **argv)
 
 int cmd_w(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = vm_arg(ctx, argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 	u8 bytes[W_MAX];
 	size_t n;
 	u64 gpa;
@@ -260,7 +251,7 @@ int cmd_w(struct mon_ctx *ctx, int argc, char **argv)
 
 int cmd_dump(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = vm_arg(ctx, argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 	const struct vm_crash *c;
 
 	(void)argc;
@@ -281,7 +272,7 @@ int cmd_dump(struct mon_ctx *ctx, int argc, char **argv)
 
 int cmd_irq(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = vm_arg(ctx, argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 	u64 vector, vcpu = 0;
 	char why[128];
 

@@ -60,15 +60,13 @@ static int slot_add(struct mon_ctx *ctx, struct vm *vm, int argc, char **argv,
 
 int cmd_slot(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = vm_find(argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 	char why[128];
 	u16 id;
 	int r;
 
-	if (!vm) {
-		mon_printf(ctx, "error: no VM '%s' (see `vms`)\r\n", argv[1]);
+	if (!vm)
 		return -1;
-	}
 	if (argc < 4 || slot_id(ctx, argv[3], &id))
 		return argc < 4 ? usage(ctx) : -1;
 	if (!strcmp(argv[2], "add")) {
@@ -118,17 +116,15 @@ static void print_ranges(struct mon_ctx *ctx, const u64 *bits, u64 npages,
 int cmd_dirty(struct mon_ctx *ctx, int argc, char **argv)
 {
 	static u64 bits[DIRTY_BITMAP_WORDS(DIRTY_MAX_PAGES)]; /* one monitor */
-	struct vm *vm = vm_find(argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 	const struct memslot *s;
 	char why[128];
 	u16 id;
 	s64 n;
 
 	(void)argc;
-	if (!vm) {
-		mon_printf(ctx, "error: no VM '%s' (see `vms`)\r\n", argv[1]);
+	if (!vm)
 		return -1;
-	}
 	if (slot_id(ctx, argv[2], &id))
 		return -1;
 	n = vm_dirty_log(vm, id, bits, ARRAY_SIZE(bits), why, sizeof(why));

@@ -1,14 +1,14 @@
 /* Monitor commands about VMs: vms, slots, xlate, start, stats. */
 #include <lamina/config.h>
 #include <lamina/guest_walk.h>
-#include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
 #include <lamina/vm.h>
 
 #include "commands.h"
 
-static struct vm *find_or_complain(struct mon_ctx *ctx, const char *s)
+/* The VM named (or numbered) @s, or NULL after one `error:` line. */
+struct vm *mon_vm_arg(struct mon_ctx *ctx, const char *s)
 {
 	struct vm *vm = vm_find(s);
 
@@ -85,7 +85,7 @@ static void slot_pages(const struct vm *vm, const struct memslot *s,
 
 int cmd_slots(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = find_or_complain(ctx, argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 
 	(void)argc;
 	if (!vm)
@@ -116,12 +116,6 @@ int cmd_slots(struct mon_ctx *ctx, int argc, char **argv)
 
 static const char *const level_names[4] = { "PML4", "PDPT", "PD", "PT" };
 
-static int read_pte(void *ctx, u64 gpa, unsigned int size, u64 *val)
-{
-	*val = 0;
-	return vm_read_gpa(ctx, gpa, val, size);
-}
-
 /*
  * KVM_TRANSLATE: @addr through the guest's own page tables, with the
  * control registers vCPU 0 left when it paused or stopped. Returns false
@@ -141,9 +135,8 @@ static bool guest_stage(struct mon_ctx *ctx, struct vm *vm, u64 addr, u64 *gpa,
 		return false;
 	}
 	s = &vm->vcpus[0]->sregs;
-	m = (struct gw_mode){ .cr0 = s->cr0, .cr3 = s->cr3, .cr4 = s->cr4,
-			      .efer = s->efer, .amd = hv_ops->vendor == HV_VENDOR_AMD };
-	guest_walk(&m, addr, 0, read_pte, vm, &r);
+	vcpu_walk_mode(s, &m);
+	guest_walk(&m, addr, 0, vm_read_pte, vm, &r);
 	mon_printf(ctx, "guest paging (vCPU 0): %s, CR3 0x%llx\r\n",
 		   gw_mode_name(&m), (unsigned long long)s->cr3);
 	for (unsigned int l = 0; l < r.levels; l++)
@@ -166,7 +159,7 @@ static bool guest_stage(struct mon_ctx *ctx, struct vm *vm, u64 addr, u64 *gpa,
 
 int cmd_xlate(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = find_or_complain(ctx, argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 	struct s2_walk w;
 	bool fault = false;
 	u64 addr, gpa;
@@ -207,7 +200,7 @@ int cmd_xlate(struct mon_ctx *ctx, int argc, char **argv)
 
 int cmd_start(struct mon_ctx *ctx, int argc, char **argv)
 {
-	struct vm *vm = find_or_complain(ctx, argv[1]);
+	struct vm *vm = mon_vm_arg(ctx, argv[1]);
 	char why[96];
 
 	(void)argc;
@@ -255,7 +248,7 @@ int cmd_stats(struct mon_ctx *ctx, int argc, char **argv)
 	struct vm *vm;
 
 	if (argc > 1) {
-		vm = find_or_complain(ctx, argv[1]);
+		vm = mon_vm_arg(ctx, argv[1]);
 		if (!vm)
 			return -1;
 		stats_one(ctx, vm);

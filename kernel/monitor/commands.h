@@ -7,6 +7,9 @@ extern const struct mon_cmd monitor_commands[];
 extern const size_t nr_monitor_commands;
 
 /* cmd_vm.c */
+struct vm;
+/* The VM named (or numbered) @s, or NULL after one `error:` line. */
+struct vm *mon_vm_arg(struct mon_ctx *ctx, const char *s);
 int cmd_vms(struct mon_ctx *ctx, int argc, char **argv);
 int cmd_slots(struct mon_ctx *ctx, int argc, char **argv);
 int cmd_xlate(struct mon_ctx *ctx, int argc, char **argv);
