@@ -30,10 +30,13 @@ KOBJS := $(KSRCS:%.c=$(BUILD)/k/%.o) $(KASMS:%.asm=$(BUILD)/k/%.asm.o)
 GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/guests/*.asm))
 
 .PHONY: all guests iso usb run run-uefi run-bochs test test-unit test-integration \
-	fuzz fuzz-build unit-build deps clean help bench
+	fuzz fuzz-build unit-build deps clean help bench test-slow
 
 all: $(BUILD)/lamina.elf $(BUILD)/lamina-stripped.elf $(BUILD)/lamina-cfg \
 	$(BUILD)/lamina-ctl $(GUESTS)
+
+# The Linux guest (Debian's kernel, a busybox initramfs): `make linux-guest`.
+include tools/linux-guest/linux.mk
 
 $(BUILD)/k/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -64,7 +67,8 @@ $(BUILD)/lamina-stripped.elf: $(BUILD)/lamina.elf
 # lamina-cfg shares the blob validator and CRC with the hypervisor.
 LAMINA_CFG_SRCS := $(wildcard tools/lamina-cfg/*.c) kernel/config_check.c \
 	kernel/config_check_dev.c kernel/config_check_boot.c \
-	kernel/guest/multiboot.c lib/crc32.c lib/util.c
+	kernel/guest/multiboot.c kernel/guest/linux_boot.c kernel/guest/pvh.c \
+	lib/crc32.c lib/util.c
 TOOLCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -Itools/lamina-cfg
 
 $(BUILD)/lamina-cfg: $(LAMINA_CFG_SRCS) $(wildcard tools/lamina-cfg/*.h) \
@@ -92,7 +96,7 @@ guests: $(GUESTS)
 # The default image embeds the demo config; CONFIG=FILE.yaml picks another.
 CONFIG ?= configs/demo.yaml
 $(BUILD)/lamina.iso: $(BUILD)/lamina-stripped.elf boot/grub.cfg tools/mkiso.sh \
-		$(BUILD)/lamina-cfg $(CONFIG) $(GUESTS) FORCE
+		$(BUILD)/lamina-cfg $(CONFIG) $(GUESTS) $(LINUX_BZIMAGE) $(LINUX_INITRD) $(LINUX_VMLINUX) FORCE
 	@command -v grub-mkrescue >/dev/null || { echo "grub-mkrescue missing: run tools/deps.sh"; exit 1; }
 	tools/mkiso.sh $@ $(BUILD)/lamina-stripped.elf "$(CMDLINE)" "$(CONFIG)"
 
@@ -105,13 +109,13 @@ usb: $(BUILD)/lamina.iso
 
 # ---------------------------------------------------------------- running
 run: deps $(BUILD)/lamina.iso
-	$(PYTHON) tools/emu.py run qemu-bios
+	$(PYTHON) tools/emu.py run qemu-linux
 
 run-uefi: deps $(BUILD)/lamina.iso
 	$(PYTHON) tools/emu.py run qemu-uefi
 
 run-bochs: deps $(BUILD)/lamina.iso
-	$(PYTHON) tools/emu.py run bochs-vmx
+	$(PYTHON) tools/emu.py run bochs-vmx-4
 
 deps:
 	@tools/deps.sh
@@ -163,8 +167,12 @@ fuzz: deps $(FUZZ_BINS)
 
 # ---------------------------------------------------------------- all tests
 PYTEST_ARGS ?= -n 2
-test-integration: deps $(BUILD)/lamina.iso $(GUESTS) $(BUILD)/lamina-ctl
-	$(PYTHON) -m pytest tests/integration $(PYTEST_ARGS)
+test-integration: deps $(BUILD)/lamina.iso $(GUESTS) $(BUILD)/lamina-ctl linux-guest
+	$(PYTHON) -m pytest tests/integration $(PYTEST_ARGS) -m "not slow"
+
+# What takes minutes of emulated time: the Linux guest under Bochs (VMX).
+test-slow: deps $(BUILD)/lamina.iso $(GUESTS) linux-guest
+	$(PYTHON) -m pytest tests/integration $(PYTEST_ARGS) -m slow
 
 # Unit tests, a short fuzz pass over every parser, then the emulator suites.
 # pytest's summary is the last line.
@@ -182,13 +190,15 @@ $(BUILD)/bench/stage2_build: bench/stage2_build.c mm/stage2.c include/lamina/sta
 	@mkdir -p $(dir $@)
 	$(HOSTCC) -std=gnu11 -O2 -Wall -Wextra -Iinclude bench/stage2_build.c mm/stage2.c -o $@
 
-bench: deps $(BUILD)/lamina.iso $(GUESTS) $(BUILD)/bench/memslot_lookup $(BUILD)/bench/stage2_build
+bench: deps $(BUILD)/lamina.iso $(GUESTS) $(BUILD)/bench/memslot_lookup $(BUILD)/bench/stage2_build \
+		linux-guest
 	$(BUILD)/bench/stage2_build | tee $(BUILD)/bench/stage2_build.txt
 	$(BUILD)/bench/memslot_lookup | tee $(BUILD)/bench/memslot_lookup.txt
 	$(PYTHON) bench/exit_cost.py
 	$(PYTHON) bench/guest_runs.py && $(PYTHON) bench/vm_footprint.py
 	$(PYTHON) bench/lifecycle.py $(LIFECYCLE_ARGS)
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
+	$(PYTHON) bench/linux_boot.py && $(PYTHON) bench/linux_boot.py --pvh
 
 clean:
 	rm -rf $(BUILD)
@@ -201,5 +211,7 @@ help:
 	@echo "make run-bochs  boot it in Bochs with an Intel VMX CPU, 2 CPUs"
 	@echo "make test       unit tests, fuzz pass, emulator tests"
 	@echo "make test-unit | test-integration | fuzz | bench"
+	@echo "make test-slow  the Linux guest under Bochs (VMX): minutes"
+	@echo "make linux-guest  fetch Debian's kernel, make the busybox initramfs"
 
 -include $(KOBJS:.o=.d)

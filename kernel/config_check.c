@@ -518,6 +518,8 @@ static void check_vm_boot(struct checker *c, const char *label,
 	initrd_mod = check_module(c, label, "initrd", initrd);
 	if (v->boot_kind == CFG_BOOT_MULTIBOOT)
 		cfgc_check_multiboot(c, label, v, cmdline, image_mod, initrd_mod);
+	if (v->boot_kind == CFG_BOOT_LINUX)
+		cfgc_check_linux(c, label, v, cmdline, image_mod);
 }
 
 static void check_vms(struct checker *c)

@@ -120,6 +120,9 @@ void cfgc_check_multiboot(struct checker *c, const char *label,
 			  const struct cfg_module *initrd);
 
 /* config_check_dev.c */
+void cfgc_check_linux(struct checker *c, const char *label,
+		      const struct cfg_vm *v, const char *cmdline,
+		      const struct cfg_module *kernel);
 void cfgc_check_device(struct checker *c, u32 i);
 void cfgc_check_vm_devices(struct checker *c, u32 vm);
 void cfgc_check_cross_vm(struct checker *c);

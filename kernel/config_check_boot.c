@@ -1,14 +1,18 @@
 /*
- * The validator's checks of boot kind multiboot (part of the one validator
+ * The validator's checks of boot kinds multiboot and linux (part of the one validator
  * of kernel/config_check.c): where the kernel, its module and the boot
  * information will lie must be writable RAM of the VM, as
  * kernel/guest/multiboot_load.c will need at start. The kernel's header and
  * segments are checked with the loader's own parser, mb1_parse(), when the
  * image's bytes are at hand: in lamina-cfg, which reads the file, and at
- * boot, where GRUB's module is in memory.
+ * boot, where GRUB's module is in memory. A Linux kernel (a bzImage, or a
+ * vmlinux for the PVH entry) is read with linux_parse_bzimage() or
+ * pvh_parse(), as kernel/guest/linux_load.c reads it.
  */
 #include <lamina/config.h>
 #include <lamina/lib.h>
+#include <lamina/linux_boot.h>
+#include <lamina/pvh.h>
 #include <lamina/multiboot1.h>
 
 #include "config_check.h"
@@ -112,4 +116,85 @@ void cfgc_check_multiboot(struct checker *c, const char *label,
 	check_segments(c, label, kernel->name, &mi, r, r_end);
 	if (initrd)
 		check_initrd(c, label, initrd, &mi, r, r_end);
+}
+
+/* Bytes Lamina may append to a Linux command line (" tsc_early_khz=N"). */
+#define LINUX_CMDLINE_EXTRA 32
+#define APIC_PAGES_START 0xfec00000ull /* the IOAPIC page ... */
+#define APIC_PAGES_END 0xfee01000ull   /* ... to the local APIC's */
+
+/* The emulated IOAPIC and local APIC pages must not be RAM. */
+static void check_apic_pages(struct checker *c, const char *label, u32 r,
+			     u32 r_end)
+{
+	for (u32 i = r; i < r_end; i++) {
+		struct cfg_region reg = read_region(c, i);
+
+		if (reg.gpa < APIC_PAGES_END && reg.gpa + reg.size > APIC_PAGES_START)
+			cfgc_problem(c, "%s: region [0x%llx, 0x%llx) overlaps [0x%llx, 0x%llx), where a Linux VM's IOAPIC and local APIC are",
+				     label, ULL(reg.gpa), ULL(reg.gpa + reg.size),
+				     ULL(APIC_PAGES_START), ULL(APIC_PAGES_END));
+	}
+}
+
+/* A vmlinux for the PVH entry: its segments in writable RAM. */
+static void check_vmlinux(struct checker *c, const char *label,
+			  const struct cfg_module *kernel, u32 r, u32 r_end)
+{
+	char why[WHY_MAX];
+	struct pvh_image pi;
+
+	if (pvh_parse(kernel->data, kernel->size, &pi, why, sizeof(why))) {
+		cfgc_problem(c, "%s: boot image '%.48s': %s", label, kernel->name, why);
+		return;
+	}
+	for (unsigned int i = 0; i < pi.nr_segments; i++)
+		if (!writable(c, r, r_end, pi.seg[i].paddr,
+			      pi.seg[i].paddr + pi.seg[i].memsz))
+			cfgc_problem(c, "%s: boot image '%.48s': segment [0x%llx, 0x%llx) is not inside writable regions of the VM",
+				     label, kernel->name, ULL(pi.seg[i].paddr),
+				     ULL(pi.seg[i].paddr + pi.seg[i].memsz));
+}
+
+static void check_bzimage(struct checker *c, const char *label,
+			  const struct cfg_module *kernel, u32 r, u32 r_end)
+{
+	char why[WHY_MAX];
+	struct linux_setup ls;
+	u64 load;
+
+	if (pvh_is_elf(kernel->data, kernel->size)) {
+		check_vmlinux(c, label, kernel, r, r_end);
+		return;
+	}
+	if (linux_parse_bzimage(kernel->data, kernel->size, &ls, why, sizeof(why))) {
+		cfgc_problem(c, "%s: boot image '%.48s': %s", label, kernel->name, why);
+		return;
+	}
+	load = ALIGN_UP(MAX(ls.pref_address, LINUX_HIGH_START),
+			(u64)ls.kernel_alignment);
+	if (!writable(c, r, r_end, load, load + ls.init_size))
+		cfgc_problem(c, "%s: boot image '%.48s' needs writable RAM at [0x%llx, 0x%llx)",
+			     label, kernel->name, ULL(load), ULL(load + ls.init_size));
+}
+
+void cfgc_check_linux(struct checker *c, const char *label,
+		      const struct cfg_vm *v, const char *cmdline,
+		      const struct cfg_module *kernel)
+{
+	u32 r, r_end;
+
+	if (cmdline && strlen(cmdline) + LINUX_CMDLINE_EXTRA >= LINUX_CMDLINE_MAX)
+		cfgc_problem(c, "%s: cmdline: %zu bytes, a Linux VM takes at most %u",
+			     label, strlen(cmdline),
+			     LINUX_CMDLINE_MAX - LINUX_CMDLINE_EXTRA - 1);
+	if (!vm_range(c->regions_ok, v->first_region, v->nr_regions,
+		      c->h.nr_regions, &r, &r_end) || r == r_end)
+		return; /* reported as such already */
+	if (!writable(c, r, r_end, 0, LINUX_HIGH_START))
+		cfgc_problem(c, "%s: boot kind linux needs writable RAM from 0 to 1 MiB (boot data, ACPI tables, the APs' start code)",
+			     label);
+	check_apic_pages(c, label, r, r_end);
+	if (kernel && kernel->data)
+		check_bzimage(c, label, kernel, r, r_end);
 }

@@ -74,13 +74,14 @@ enum exit_action vcpu_stop(struct vcpu *v, bool crashed, const char *fmt, ...)
 
 /*
  * HLT: the vCPU leaves its run loop and sleeps (vcpu_step says idle)
- * until an event; no virtual interrupt source exists yet, so only its
- * VM's stop, pause or resume requests end the sleep, and a halted vCPU
- * stays halted across them (it does not run past its HLT).
+ * until an interrupt it can take ends the HLT (vcpu_step injects it), or
+ * an INIT; stop, pause and resume requests wake it only to look, and a
+ * halted vCPU stays halted across them (it does not run past its HLT).
  */
 enum exit_action vcpu_halt(struct vcpu *v, bool intr_on, u64 rip)
 {
-	if (!intr_on)
+	/* With an irqchip an INIT may still come (an offline CPU waits so). */
+	if (!intr_on && !v->vm->irqchip)
 		pr_warn("vm '%s' vCPU %u: HLT with interrupts off at rip 0x%llx: nothing can wake it\n",
 			v->vm->name, v->id, (unsigned long long)rip);
 	WRITE_ONCE(v->halted, true);
@@ -101,6 +102,17 @@ static void vcpu_load_state(struct vcpu *v)
 	v->regs_dirty = false;
 }
 
+/* The vCPU each pCPU runs, for its timer interrupt (vcpu_slice_expired). */
+static struct vcpu *running_on[MAX_CPUS];
+
+void vcpu_slice_expired(void)
+{
+	struct vcpu *v = READ_ONCE(running_on[this_cpu()->index]);
+
+	if (v)
+		vcpu_make_request(v, VCPU_REQ_YIELD);
+}
+
 /* On the vCPU's pCPU, before it first runs: its vendor and start state. */
 int vcpu_enter_first(struct vcpu *v)
 {
@@ -113,6 +125,7 @@ int vcpu_enter_first(struct vcpu *v)
 	}
 	vcpu_load_state(v);
 	v->loaded = true;
+	WRITE_ONCE(running_on[v->pcpu], v);
 	return 0;
 }
 
@@ -124,14 +137,17 @@ int vcpu_enter_first(struct vcpu *v)
 enum vcpu_step vcpu_step(struct vcpu *v, enum exit_action (*run)(struct vcpu *))
 {
 	unsigned long r = __atomic_exchange_n(&v->requests, 0, __ATOMIC_ACQ_REL);
+	bool wait_sipi = false;
 
 	if (r & (1ul << VCPU_REQ_STOP))
 		return VCPU_ENDED;
 	if (r & (1ul << VCPU_REQ_TLB_FLUSH))
 		hv_ops->flush_tlb(v);
 	/* An interrupt ends a HLT only when the guest can take it. */
-	if (READ_ONCE(v->irq_pending) >= 0 && !v->parked &&
-	    hv_ops->inject_irq(v, READ_ONCE(v->irq_pending))) {
+	if (v->vm->irqchip) {
+		wait_sipi = vcpu_irq_sync(v);
+	} else if (READ_ONCE(v->irq_pending) >= 0 && !v->parked &&
+		   hv_ops->inject_irq(v, READ_ONCE(v->irq_pending))) {
 		WRITE_ONCE(v->irq_pending, -1);
 		WRITE_ONCE(v->halted, false);
 	}
@@ -144,7 +160,7 @@ enum vcpu_step vcpu_step(struct vcpu *v, enum exit_action (*run)(struct vcpu *))
 			vcpu_load_state(v);
 		WRITE_ONCE(v->parked, false);
 	}
-	if (v->parked || READ_ONCE(v->halted))
+	if (v->parked || READ_ONCE(v->halted) || wait_sipi)
 		return VCPU_IDLE;
 	return run(v) == EXIT_STOP_VM ? VCPU_ENDED : VCPU_RAN;
 }
@@ -157,6 +173,7 @@ void vcpu_leave_last(struct vcpu *v)
 		if (hv_ops->vcpu_put)
 			hv_ops->vcpu_put(v);
 	}
+	WRITE_ONCE(running_on[v->pcpu], NULL);
 	if (read_cr4() & CR4_OSXSAVE) /* the next VM here starts at reset */
 		xsetbv(0, XCR0_X87);
 	WRITE_ONCE(v->running, false);
@@ -166,6 +183,24 @@ void vcpu_leave_last(struct vcpu *v)
 	__atomic_sub_fetch(&v->vm->vcpus_running, 1, __ATOMIC_RELEASE);
 }
 
+static enum exit_action run_untimed(struct vcpu *v)
+{
+	return vcpu_run_timed(v, 0);
+}
+
+/* Idle until a request, or the guest's timer expiring (its interrupt
+ * makes one). */
+static void vcpu_idle(struct vcpu *v)
+{
+	u32 us = vcpu_timer_us(v, 0);
+
+	if (us)
+		lapic_timer_oneshot(VEC_SLICE, us);
+	vcpu_idle_wait(&v->requests);
+	if (us)
+		lapic_timer_stop();
+}
+
 /* On the vCPU's pCPU (an AP), until its VM stops. */
 static void vcpu_thread(void *arg)
 {
@@ -173,9 +208,9 @@ static void vcpu_thread(void *arg)
 	enum vcpu_step s;
 
 	if (!vcpu_enter_first(v)) {
-		while ((s = vcpu_step(v, hv_ops->vcpu_run)) != VCPU_ENDED)
+		while ((s = vcpu_step(v, run_untimed)) != VCPU_ENDED)
 			if (s == VCPU_IDLE)
-				vcpu_idle_wait(&v->requests);
+				vcpu_idle(v);
 	}
 	vcpu_leave_last(v);
 }
@@ -208,6 +243,7 @@ static int vcpus_create(struct vm *vm, char *why, size_t len)
 		v->id = vm->nr_vcpus;
 		v->pcpu = pcpu;
 		v->irq_pending = -1;
+		vcpu_irq_init(v);
 		err = hv_ops->vcpu_create(v);
 		if (err) {
 			objcache_free(&vcpu_cache, v);

@@ -8,7 +8,9 @@
 
 #include <lamina/config.h>
 #include <lamina/errno.h>
+#include <lamina/hv.h>
 #include <lamina/lib.h>
+#include <lamina/linux_boot.h>
 #include <lamina/multiboot1.h>
 #include <lamina/spinlock.h>
 #include <lamina/vm.h>
@@ -110,6 +112,59 @@ static int state_multiboot(struct vcpu *v, char *why, size_t len)
 	return 0;
 }
 
+/*
+ * Linux. The 64-bit boot protocol (Documentation/arch/x86/boot.rst): long
+ * mode on identity tables, CS = __BOOT_CS (0x10) and the data segments
+ * __BOOT_DS (0x18) from a GDT that has them, RSI = the zero page. The PVH
+ * entry: flat 32-bit protected mode, paging off, EBX = the start info.
+ * Interrupts off in both. Only the boot vCPU loads; the others wait for
+ * their INIT-SIPI-SIPI in real mode (vcpu_irq_init set wait_sipi).
+ */
+static int state_linux(struct vcpu *v, char *why, size_t len)
+{
+	struct vcpu_sregs *s = &v->sregs;
+	struct linux_entry e;
+	int err;
+
+	if (v->id != 0) {
+		state_real16(&v->regs, s, 0);
+		return 0;
+	}
+	err = linux_vm_load(v->vm, &e, why, len);
+	if (err)
+		return err;
+	if (e.pvh) {
+		state_raw32(&v->regs, s, e.rip);
+		v->regs.g.rbx = e.boot_data;
+		return 0;
+	}
+	if (write_raw64_tables(v->vm)) {
+		snprintf(why, len, "linux: no writable memory for the identity tables");
+		return -HV_EINVAL;
+	}
+	state_raw64(&v->regs, s, e.rip);
+	for (unsigned int i = VSEG_ES; i <= VSEG_GS; i++)
+		s->seg[i].sel = i == VSEG_CS ? 0x10 : 0x18;
+	s->gdt.base = LINUX_GDT_GPA;
+	s->gdt.limit = 0x1f;
+	s->idt.limit = 0;
+	v->regs.g.rsi = e.boot_data;
+	return 0;
+}
+
+void vcpu_sipi_state(struct vcpu *v, u8 vector)
+{
+	struct vcpu_regs r = { .rflags = RFLAGS_FIXED };
+	struct vcpu_sregs s = { 0 };
+
+	state_real16(&r, &s, 0);
+	seg(&s.seg[VSEG_CS], (u16)(vector << 8), (u64)vector << 12, 0xffff,
+	    VSEG_ATTR_CODE16);
+	r.rip = 0;
+	hv_ops->set_sregs(v, &s);
+	hv_ops->set_regs(v, &r);
+}
+
 int vcpu_boot_state(struct vcpu *v, char *why, size_t len)
 {
 	const struct cfg_vm *c = v->vm->cfg;
@@ -141,6 +196,8 @@ int vcpu_boot_state(struct vcpu *v, char *why, size_t len)
 			return -HV_EOPNOTSUPP;
 		}
 		return state_multiboot(v, why, len);
+	case CFG_BOOT_LINUX:
+		return state_linux(v, why, len);
 	default:
 		snprintf(why, len, "boot kind %s cannot run yet",
 			 cfg_boot_kind_name(c->boot_kind));

@@ -22,26 +22,30 @@ void vcpu_bsp_take(struct vcpu *v)
 	WRITE_ONCE(bsp_vcpu, v);
 }
 
-void vcpu_slice_expired(void)
+/*
+ * One run that ends by @max_us at the latest (0: no limit of the caller's)
+ * or when the guest's own local APIC timer is due, whichever is first:
+ * the vendor's own timer where it has one, else the local APIC timer, whose
+ * interrupt exits the guest and calls vcpu_slice_expired().
+ */
+enum exit_action vcpu_run_timed(struct vcpu *v, u32 max_us)
 {
-	struct vcpu *v = READ_ONCE(bsp_vcpu);
+	u32 us = vcpu_timer_us(v, max_us);
+	bool own = us && hv_ops->set_slice && hv_ops->set_slice(v, us);
+	enum exit_action a;
 
-	if (v)
-		vcpu_make_request(v, VCPU_REQ_YIELD);
+	if (us && !own)
+		lapic_timer_oneshot(VEC_SLICE, us);
+	a = hv_ops->vcpu_run(v);
+	if (us && !own)
+		lapic_timer_stop();
+	return a;
 }
 
 /* One slice: vcpu_step's run, with the timer that ends it. */
 static enum exit_action run_slice(struct vcpu *v)
 {
-	bool own = hv_ops->set_slice && hv_ops->set_slice(v, SLICE_US);
-	enum exit_action a;
-
-	if (!own)
-		lapic_timer_oneshot(VEC_SLICE, SLICE_US);
-	a = hv_ops->vcpu_run(v);
-	if (!own)
-		lapic_timer_stop();
-	return a;
+	return vcpu_run_timed(v, SLICE_US);
 }
 
 bool vcpu_bsp_poll(void)

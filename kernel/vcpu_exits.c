@@ -7,12 +7,12 @@
 
 #include <abi/hypercall.h>
 #include <lamina/errno.h>
+#include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
 #include <lamina/vm.h>
 #include <lamina/x86.h>
 
-#define CPUID_1_ECX_VMX (1u << 5)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_80000001_ECX_SVM (1u << 2)
 #define CPUID_HV_BASE 0x40000000u
@@ -20,8 +20,66 @@
 #define XCR0_AVX (1ull << 2)
 
 /*
- * The host's CPUID, less virtualisation, plus a hypervisor leaf; the
- * APIC IDs are the vCPU's index in its VM (its "topology" is its vCPUs).
+ * Features a guest must not see because Lamina does not virtualise them
+ * (it would use them on the physical CPU, or read MSRs that #GP):
+ * leaf 1 ECX: DTES64, MONITOR, DS-CPL, VMX, SMX, EST, TM2, xTPR, PDCM,
+ * x2APIC, TSC-deadline; EDX: MCE, MTRR, MCA, DS, ACPI (thermal), TM, PBE.
+ */
+#define HIDE_1_ECX (0x4u | 0x8u | 0x10u | 0x20u | 0x40u | 0x80u | 0x100u | \
+		    0x4000u | 0x8000u | (1u << 21) | (1u << 24))
+#define HIDE_1_EDX ((1u << 7) | (1u << 12) | (1u << 14) | (1u << 21) | \
+		    (1u << 22) | (1u << 29) | (1u << 31))
+/* leaf 7: TSC_ADJUST, SGX, RDT-M, RDT-A, PT (EBX); WAITPKG, RDPID, SGX-LC (ECX) */
+#define HIDE_7_EBX ((1u << 1) | (1u << 2) | (1u << 12) | (1u << 15) | (1u << 25))
+#define HIDE_7_ECX ((1u << 5) | (1u << 22) | (1u << 30))
+/* 0x80000001 ECX: SVM, IBS, SKINIT, WDT, the extra performance counters,
+ * MONITORX; EDX: RDTSCP (Lamina keeps no TSC_AUX for guests). */
+#define HIDE_81_ECX (CPUID_80000001_ECX_SVM | (1u << 10) | (1u << 12) | \
+		     (1u << 13) | (1u << 23) | (1u << 24) | (1u << 28) | (1u << 29))
+#define HIDE_81_EDX (1u << 27)
+#define CPUID_80000007_EDX_INVARIANT_TSC (1u << 8)
+
+/*
+ * Leaves answered with zeros: thermal, performance monitoring, SGX,
+ * processor trace, SVM, memory encryption, and the TSC/crystal and
+ * processor frequency leaves 0x15/0x16: a guest's local APIC timer runs
+ * at the TSC rate, not at a crystal's, and the host's values are wrong
+ * on Bochs (PLATFORM.md); Linux guests get the TSC rate on their command
+ * line instead.
+ */
+static bool leaf_hidden(u32 leaf)
+{
+	return leaf == 6 || leaf == 0xa || leaf == 0x12 || leaf == 0x14 ||
+	       leaf == 0x15 || leaf == 0x16 || leaf == 0x8000000a ||
+	       leaf == 0x8000001f;
+}
+
+static void cpuid_mask(struct cpuid_regs *r, u32 leaf)
+{
+	switch (leaf) {
+	case 1:
+		r->ecx = (r->ecx & ~HIDE_1_ECX) | CPUID_1_ECX_HYPERVISOR;
+		r->edx &= ~HIDE_1_EDX;
+		break;
+	case 7:
+		r->ebx &= ~HIDE_7_EBX;
+		r->ecx &= ~HIDE_7_ECX;
+		break;
+	case 0x80000001:
+		r->ecx &= ~HIDE_81_ECX;
+		r->edx &= ~HIDE_81_EDX;
+		break;
+	case 0x80000007:
+		r->edx &= CPUID_80000007_EDX_INVARIANT_TSC;
+		r->eax = r->ebx = r->ecx = 0;
+		break;
+	}
+}
+
+/*
+ * The host's CPUID, less what Lamina does not virtualise, plus a
+ * hypervisor leaf; the APIC IDs are the vCPU's index in its VM (its
+ * "topology" is its vCPUs).
  */
 void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, u32 out[4])
 {
@@ -32,19 +90,15 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, u32 out[4])
 		memcpy(&r.ebx, "Lami", 4);
 		memcpy(&r.ecx, "naHV", 4);
 		memcpy(&r.edx, "    ", 4);
-	} else if (leaf != 0x8000000a && (leaf & 0xf0000000u) != CPUID_HV_BASE) {
+	} else if (!leaf_hidden(leaf) && (leaf & 0xf0000000u) != CPUID_HV_BASE) {
 		r = cpuid(leaf, subleaf);
 	}
-	if (leaf == 1) {
+	cpuid_mask(&r, leaf);
+	if (leaf == 1)
 		r.ebx = (r.ebx & 0x0000ffffu) | (v->id << 24) |
 			((v->vm->nr_vcpus & 0xff) << 16);
-		r.ecx &= ~CPUID_1_ECX_VMX;
-		r.ecx |= CPUID_1_ECX_HYPERVISOR;
-	}
 	if (leaf == 0xb || leaf == 0x1f)
 		r.edx = v->id; /* x2APIC ID */
-	if (leaf == 0x80000001)
-		r.ecx &= ~CPUID_80000001_ECX_SVM;
 	out[0] = r.eax;
 	out[1] = r.ebx;
 	out[2] = r.ecx;
@@ -56,21 +110,73 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, u32 out[4])
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MISC_ENABLE_FAST_STRINGS 1
 
+#define MSR_IA32_PAT 0x277
+#define EFER_SCE (1ull << 0)
+
+/* EFER through the neutral register state: LMA stays the CPU's. */
+static bool msr_efer(struct vcpu *v, bool write, u64 *val)
+{
+	struct vcpu_sregs s;
+
+	hv_ops->get_sregs(v, &s);
+	if (!write) {
+		*val = s.efer;
+		return true;
+	}
+	if (*val & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
+		return false;
+	if (((*val ^ s.efer) & EFER_LME) && (s.cr0 & CR0_PG))
+		return false;
+	s.efer = (*val & ~EFER_LMA) | (s.efer & EFER_LMA);
+	hv_ops->set_sregs(v, &s);
+	return true;
+}
+
+/* Memory types 0, 1, 4, 5, 6, 7 in every byte; kept, with no effect
+ * (guest memory is write-back). */
+static bool msr_pat(struct vcpu *v, bool write, u64 *val)
+{
+	if (!write) {
+		*val = v->pat;
+		return true;
+	}
+	for (unsigned int i = 0; i < 8; i++) {
+		u8 t = (u8)(*val >> (8 * i));
+
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	v->pat = *val;
+	return true;
+}
+
+/*
+ * RDMSR/WRMSR that exit (the SYSCALL, SYSENTER and segment-base MSRs do
+ * not: each vendor lets the guest have them, see svm_vcpu.c/vmx_vcpu.c).
+ * False: #GP.
+ */
 bool vcpu_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 {
 	v->exits[VEXIT_MSR]++;
-	if (write)
-		return false;
 	switch (msr) {
-	case MSR_IA32_TSC:
-		*val = rdtsc();
-		return true;
-	case MSR_IA32_MTRRCAP:
-		*val = 0;
-		return true;
+	case MSR_EFER:
+		return msr_efer(v, write, val);
+	case MSR_APIC_BASE:
+		return vcpu_apic_base(v, write, val);
+	case MSR_IA32_PAT:
+		return msr_pat(v, write, val);
 	case MSR_IA32_MISC_ENABLE:
-		*val = MISC_ENABLE_FAST_STRINGS;
-		return true;
+		if (!write)
+			*val = MISC_ENABLE_FAST_STRINGS;
+		return !write;
+	case MSR_IA32_TSC:
+		if (!write)
+			*val = rdtsc();
+		return !write;
+	case MSR_IA32_MTRRCAP:
+		if (!write)
+			*val = 0;
+		return !write;
 	default:
 		return false;
 	}

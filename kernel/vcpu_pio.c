@@ -13,9 +13,12 @@
 #include <lamina/insn.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
+#include <lamina/linux_boot.h>
 #include <lamina/printk.h>
 #include <lamina/vm.h>
 #include <lamina/x86.h>
+
+#define ACPI_SLP_EN (1u << 5)
 
 /* String I/O elements done per exit; the rest re-executes (KVM does so). */
 #define PIO_STRING_BATCH 4096
@@ -55,6 +58,19 @@ void vm_devices_init(struct vm *vm)
 		    vm->ram_bytes);
 	d->line_len = 0;
 	d->io_unclaimed = 0;
+	/* The UART's line is the IOAPIC pin of its config's irq (ISA style). */
+	vioapic_reset(&d->ioapic, bits_set(vm->cpus));
+	vpit_init(&d->pit, tsc_khz * 1000, rdtsc());
+	vrtc_init(&d->rtc, VRTC_EPOCH_DEFAULT, tsc_khz * 1000, rdtsc());
+	d->uart_pin = -1;
+	d->uart_line = false;
+	for (u32 i = 0; i < vm->cfg->nr_devices; i++) {
+		const struct cfg_device *c =
+			cfg_device_at(vm->blob, vm->cfg->first_device + i);
+
+		if (c->kind == CFG_DEV_UART && d->uart_pin < 0)
+			d->uart_pin = (int)c->irq;
+	}
 }
 
 /* The VM's configured device covering @port, if any. */
@@ -84,6 +100,62 @@ static void uart_access(struct vm *vm, unsigned int reg, bool in, u32 *val)
 	else if (vuart_write(&d->uart, reg, (u8)*val, &sent))
 		log_put(vm, (char)sent);
 	spin_unlock(&d->lock);
+	vm_uart_irq_sync(vm);
+}
+
+/*
+ * A Linux VM's PC chips without interrupts: the 8254's counters (Linux
+ * calibrates against channel 2, and reads 0xff forever without one) and
+ * the CMOS clock (its wall time). Byte-wide: a wider access takes the low
+ * byte. True when @port is theirs.
+ */
+static bool pc_chips_access(struct vm *vm, u16 port, bool in, u32 *val)
+{
+	struct vm_devices *d = &vm->dev;
+	u64 now = rdtsc();
+
+	if (!vm->irqchip || !((port >= 0x40 && port <= 0x43) || port == 0x61 ||
+			      port == 0x70 || port == 0x71))
+		return false;
+	spin_lock(&d->lock);
+	if (port == 0x61 && in)
+		*val = vpit_port61_read(&d->pit, now);
+	else if (port == 0x61)
+		vpit_port61_write(&d->pit, (u8)*val, now);
+	else if (port <= 0x43 && in)
+		*val = vpit_read(&d->pit, port - 0x40, now);
+	else if (port <= 0x43)
+		vpit_write(&d->pit, port - 0x40, (u8)*val, now);
+	else if (in)
+		*val = vrtc_read(&d->rtc, port - 0x70, now);
+	else
+		vrtc_write(&d->rtc, port - 0x70, (u8)*val, now);
+	spin_unlock(&d->lock);
+	return true;
+}
+
+/*
+ * The ACPI registers a Linux VM's FADT names (include/lamina/linux_boot.h):
+ * S5 through the sleep control register powers the VM off, the reset
+ * register stops it as reset. True when @port is one of them.
+ */
+static bool acpi_pm_access(struct vcpu *v, u16 port, bool in, u32 *val,
+			   enum exit_action *a)
+{
+	if (!v->vm->irqchip || (port != LINUX_PM_SLEEP_CTL &&
+				port != LINUX_PM_SLEEP_STS && port != LINUX_PM_RESET))
+		return false;
+	*a = EXIT_RESUME;
+	if (in) {
+		*val = 0;
+		return true;
+	}
+	if (port == LINUX_PM_SLEEP_CTL && (*val & ACPI_SLP_EN) &&
+	    ((*val >> 2) & 7) == LINUX_S5_TYP)
+		*a = vcpu_stop(v, false, "the guest powered off (ACPI S5)");
+	else if (port == LINUX_PM_RESET && (u8)*val == LINUX_PM_RESET_VALUE)
+		*a = vcpu_stop(v, false, "the guest asked for a reset (ACPI reset register)");
+	return true;
 }
 
 /* The real port, for a range the config passes through. */
@@ -126,6 +198,7 @@ enum exit_action vcpu_pio(struct vcpu *v, u16 port, unsigned int size,
 {
 	struct vm *vm = v->vm;
 	const struct cfg_device *d = device_at(vm, port);
+	enum exit_action a;
 
 	if (d && d->kind == CFG_DEV_UART) {
 		uart_access(vm, port - (u16)d->base, in, val);
@@ -146,71 +219,19 @@ enum exit_action vcpu_pio(struct vcpu *v, u16 port, unsigned int size,
 	}
 	if (fw_cfg_access(vm, port, size, in, val))
 		return EXIT_RESUME;
+	if (acpi_pm_access(v, port, in, val, &a))
+		return a;
+	if (pc_chips_access(vm, port, in, val))
+		return EXIT_RESUME;
 	/* Nothing there: reads float high, writes go nowhere. */
 	__atomic_add_fetch(&vm->dev.io_unclaimed, 1, __ATOMIC_RELAXED);
+	WRITE_ONCE(vm->dev.io_unclaimed_last, port);
 	if (in)
 		*val = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 	return EXIT_RESUME;
 }
 
 /* ------------------------------------------------------------ INS/OUTS */
-
-/* Why a guest linear access failed. */
-struct gva_fault {
-	enum gw_status status; /* GW_OK: the GPA is not RAM (or not writable) */
-	u32 pf_error;
-	u64 la;
-};
-
-/*
- * Copy @n bytes between @buf and the guest's linear address @la, page by
- * page through its page tables. On failure fills @f and returns nonzero.
- */
-static int gva_copy(struct vcpu *v, const struct gw_mode *m, u64 la, u8 *buf,
-		    unsigned int n, u32 access, struct gva_fault *f)
-{
-	while (n) {
-		unsigned int chunk = MIN(n, PAGE_SIZE - (unsigned int)(la & 0xfff));
-		struct gw_result r;
-		int err;
-
-		guest_walk(m, la, access, vm_read_pte, v->vm, &r);
-		*f = (struct gva_fault){ r.status, r.pf_error, la };
-		if (r.status != GW_OK)
-			return -HV_EFAULT;
-		err = access & GW_WRITE ? vm_write_gpa(v->vm, r.gpa, buf, chunk) :
-					  vm_read_gpa(v->vm, r.gpa, buf, chunk);
-		if (err)
-			return err;
-		la += chunk;
-		buf += chunk;
-		n -= chunk;
-	}
-	return 0;
-}
-
-/*
- * A fault of the guest's own making goes back to it, as the CPU would
- * raise it: #PF for its page tables, #GP for a non-canonical address. A
- * table or a target outside its RAM has no such answer: the VM stops.
- */
-static enum exit_action string_fault(struct vcpu *v, const char *what,
-				     u16 port, const struct gva_fault *f)
-{
-	if (f->status == GW_PAGE_FAULT) {
-		hv_ops->inject_exception(v, VEC_PF, true, f->pf_error, f->la);
-		return EXIT_RESUME;
-	}
-	if (f->status == GW_NONCANONICAL) {
-		hv_ops->inject_exception(v, VEC_GP, true, 0, 0);
-		return EXIT_RESUME;
-	}
-	return vcpu_stop(v, true, "%s port 0x%x: linear address 0x%llx: %s",
-			 what, port, (unsigned long long)f->la,
-			 f->status == GW_TABLE_UNREADABLE ?
-			 "its page tables lie outside its RAM" :
-			 "not in its (writable) RAM");
-}
 
 /* @val with its low @bytes bytes replaced by @new (a 16-bit or 32-bit
  * register write; 32-bit writes clear the upper half, as in 64-bit mode). */
@@ -230,25 +251,6 @@ struct string_op {
 	u32 access;         /* for the memory side */
 };
 
-/*
- * The instruction at the guest's RIP: up to INSN_MAX_LEN bytes, fewer when
- * the next page is not mapped (the decoder then says if they suffice).
- */
-static int fetch_insn(struct vcpu *v, const struct string_op *op, u64 la,
-		      u8 *bytes, unsigned int *n, struct gva_fault *f)
-{
-	unsigned int first = MIN(INSN_MAX_LEN, PAGE_SIZE - (unsigned int)(la & 0xfff));
-	struct gva_fault ignored;
-	int err = gva_copy(v, &op->mode, la, bytes, first, op->access | GW_FETCH, f);
-
-	*n = first;
-	if (!err && first < INSN_MAX_LEN &&
-	    !gva_copy(v, &op->mode, la + first, bytes + first,
-		      INSN_MAX_LEN - first, op->access | GW_FETCH, &ignored))
-		*n = INSN_MAX_LEN;
-	return err;
-}
-
 /* 1: the bytes do not decode (the VM stops); -1: fetching faulted (*f). */
 static int decode_string(struct vcpu *v, const struct vcpu_pio_string *io,
 			 const struct vcpu_regs *regs,
@@ -266,7 +268,7 @@ static int decode_string(struct vcpu *v, const struct vcpu_pio_string *io,
 
 	vcpu_walk_mode(s, &op->mode);
 	op->access = ((cs->attr >> 5) & 3) == 3 ? GW_USER : 0;
-	err = fetch_insn(v, op, rip_la, bytes, &n, f);
+	err = vcpu_fetch_insn(v, &op->mode, op->access, rip_la, bytes, &n, f);
 	if (err)
 		return -1;
 	if (insn_decode_string_io(bytes, n, lm, &d) ||
@@ -280,6 +282,15 @@ static int decode_string(struct vcpu *v, const struct vcpu_pio_string *io,
 	op->asize = asize;
 	op->access |= io->in ? GW_WRITE : 0;
 	return 0;
+}
+
+static enum exit_action string_fault(struct vcpu *v, const char *what,
+				     u16 port, const struct gva_fault *f)
+{
+	char where[32];
+
+	snprintf(where, sizeof(where), "%s port 0x%x", what, port);
+	return vcpu_gva_fault(v, where, f);
 }
 
 static enum exit_action pio_string(struct vcpu *v, const struct vcpu_pio_string *io,
@@ -311,11 +322,11 @@ static enum exit_action pio_string(struct vcpu *v, const struct vcpu_pio_string 
 		if (op.asize != 8)
 			la = (u32)la;
 		/* Elements done so far stay done: REP resumes from here. */
-		if (!io->in && gva_copy(v, &op.mode, la, (u8 *)&val, io->size,
+		if (!io->in && vcpu_gva_copy(v, &op.mode, la, (u8 *)&val, io->size,
 					op.access, &f))
 			break;
 		a = vcpu_pio(v, io->port, io->size, io->in, &val);
-		if (io->in && gva_copy(v, &op.mode, la, (u8 *)&val, io->size,
+		if (io->in && vcpu_gva_copy(v, &op.mode, la, (u8 *)&val, io->size,
 				       op.access, &f))
 			break;
 		*ptr = set_width(*ptr, (*ptr & amask) + (u64)step, op.asize);

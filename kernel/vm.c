@@ -39,6 +39,7 @@ int vm_create(const void *blob, const struct cfg_vm *cfg, struct vm **out)
 	vm->blob = blob;
 	vm->cfg = cfg;
 	vm->cpus = cfg->cpus;
+	vm->irqchip = cfg->boot_kind == CFG_BOOT_LINUX;
 	strlcpy_hv(vm->name, cfg_str(blob, cfg->name), sizeof(vm->name));
 	err = vm_mem_create(vm);
 	if (err)

@@ -111,6 +111,15 @@ int vm_irq(struct vm *vm, unsigned int vcpu, u8 vector, char *why, size_t len)
 	if (vcpu >= vm->nr_vcpus)
 		return vm_refuse(why, len, -HV_ENOENT, "%s: no such vCPU", "vcpu");
 	v = vm->vcpus[vcpu];
+	/* With the in-kernel irqchip it is a message to that local APIC
+	 * (KVM_SIGNAL_MSI), which queues as hardware does. */
+	if (vm->irqchip) {
+		if (vector < 16)
+			return vm_refuse(why, len, -HV_EINVAL, "%s: vectors below 16 are exceptions",
+					 "vector");
+		vcpu_apic_msi(v, vector);
+		return 0;
+	}
 	/* One at a time, as KVM_INTERRUPT without an in-kernel irqchip. */
 	if (!__atomic_compare_exchange_n(&v->irq_pending, &expect, vector, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))

@@ -55,9 +55,25 @@ static u64 bitmap_pages(u64 npages)
 	return ALIGN_UP(DIRTY_BITMAP_WORDS(npages) * 8, PAGE_SIZE) / PAGE_SIZE;
 }
 
-static const struct boot_module *module_find(const char *name)
+static const u8 zero_page[PAGE_SIZE];
+
+int vm_zero_gpa(struct vm *vm, u64 gpa, u64 len)
 {
-	for (unsigned int i = 0; i < bootinfo.nr_modules; i++)
+	while (len) {
+		u64 chunk = MIN(len, PAGE_SIZE);
+		int err = vm_write_gpa(vm, gpa, zero_page, chunk);
+
+		if (err)
+			return err;
+		gpa += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+const struct boot_module *vm_module_find(const char *name)
+{
+	for (unsigned int i = 0; name && i < bootinfo.nr_modules; i++)
 		if (!strcmp(bootinfo.modules[i].name, name))
 			return &bootinfo.modules[i];
 	return NULL;
@@ -65,7 +81,7 @@ static const struct boot_module *module_find(const char *name)
 
 static void load_image(struct vm *vm, u64 backing, const char *name)
 {
-	const struct boot_module *m = module_find(name);
+	const struct boot_module *m = vm_module_find(name);
 
 	/* The validator checked that the module exists and fits. */
 	memcpy((void *)(uintptr_t)backing, (const void *)(uintptr_t)m->start,

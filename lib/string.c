@@ -99,3 +99,13 @@ char *strchr(const char *s, int c)
 			return (char *)s;
 	return c ? NULL : (char *)s;
 }
+
+char *strstr(const char *s, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *s; s++)
+		if (!strncmp(s, needle, n))
+			return (char *)s;
+	return n ? NULL : (char *)s;
+}

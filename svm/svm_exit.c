@@ -233,6 +233,8 @@ static enum exit_action svm_handle_npf(struct vcpu *v, u8 *vmcb)
 		reinject(vmcb);
 		return EXIT_RESUME;
 	}
+	if (vcpu_mmio_claims(v, gpa))
+		return vcpu_mmio(v, gpa);
 	return vcpu_stop(v, true, "nested page fault: %s at GPA 0x%llx (error 0x%llx), rip 0x%llx",
 			 err & 2 ? "write" : err & 0x10 ? "fetch" : "read",
 			 (unsigned long long)gpa, (unsigned long long)err,

@@ -28,6 +28,28 @@ void svm_save_host(u64 host_pa);
 /* All I/O ports and MSRs intercepted: one shared pair of maps. */
 static u8 *iopm, *msrpm;
 
+/*
+ * MSRs the guest reads and writes without an exit: VMLOAD and VMSAVE
+ * switch every one of them with the rest of the guest's state (FS, GS,
+ * KernelGSbase, the SYSCALL and SYSENTER MSRs), so none reaches Lamina.
+ */
+static const u32 guest_owned_msrs[] = {
+	0x174, 0x175, 0x176,                    /* SYSENTER_CS/ESP/EIP */
+	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR LSTAR CSTAR SFMASK */
+	0xc0000100, 0xc0000101, 0xc0000102,     /* FS, GS, KernelGS base */
+};
+
+/* Clear both intercept bits of @msr (AMD APM vol. 2, 15.11: two bits per
+ * MSR, three 2 KiB ranges). */
+static void msrpm_pass(u32 msr)
+{
+	u32 base = msr < 0x2000 ? 0 : msr >= 0xc0000000u && msr < 0xc0002000u ?
+		   0x800 : 0x1000;
+	u32 index = (msr & 0x1fff) * 2;
+
+	msrpm[base + index / 8] &= (u8)~(3u << (index % 8));
+}
+
 static bool alloc_maps(void)
 {
 	if (!iopm)
@@ -38,6 +60,8 @@ static bool alloc_maps(void)
 		return false;
 	memset(iopm, 0xff, IOPM_PAGES * PAGE_SIZE);
 	memset(msrpm, 0xff, MSRPM_PAGES * PAGE_SIZE);
+	for (unsigned int i = 0; i < ARRAY_SIZE(guest_owned_msrs); i++)
+		msrpm_pass(guest_owned_msrs[i]);
 	return true;
 }
 

@@ -71,8 +71,11 @@ struct ctl_want {
 static const struct ctl_want wants[] = {
 	WANT(pin, pinbased, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING,
 	     PIN_VIRTUAL_NMIS | PIN_PREEMPTION_TIMER),
+	/* Without TPR shadowing, a guest's MOV to CR8 would set the
+	 * physical TPR: it must exit (SVM's V_INTR_MASKING does the same). */
 	WANT(proc, procbased, PROC_HLT_EXITING | PROC_USE_IO_BITMAPS |
-	     PROC_USE_MSR_BITMAPS | PROC_SECONDARY, 0),
+	     PROC_USE_MSR_BITMAPS | PROC_SECONDARY | PROC_CR8_LOAD_EXITING |
+	     PROC_CR8_STORE_EXITING, 0),
 	WANT(proc2, procbased2, PROC2_EPT, PROC2_VPID | PROC2_UNRESTRICTED),
 	WANT(exit, exit, EXIT_HOST_ADDR_64 | EXIT_ACK_INTR,
 	     EXIT_SAVE_EFER | EXIT_LOAD_EFER),

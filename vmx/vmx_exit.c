@@ -244,10 +244,45 @@ static enum exit_action vmx_handle_ept_violation(struct vcpu *v)
 		reinject();
 		return EXIT_RESUME;
 	}
+	if (vcpu_mmio_claims(v, gpa))
+		return vcpu_mmio(v, gpa);
 	return vcpu_stop(v, true, "nested page fault: %s at GPA 0x%llx (qualification 0x%llx), rip 0x%llx",
 			 q & 2 ? "write" : q & 4 ? "fetch" : "read",
 			 (unsigned long long)gpa, (unsigned long long)q,
 			 (unsigned long long)vmread(VMCS_GUEST_RIP));
+}
+
+/* General register @idx of a CR access (x86 encoding order). */
+static u64 *cr_gpr(struct vcpu *v, unsigned int idx, u64 *rsp)
+{
+	u64 *const map[16] = {
+		&v->gprs.rax, &v->gprs.rcx, &v->gprs.rdx, &v->gprs.rbx, rsp,
+		&v->gprs.rbp, &v->gprs.rsi, &v->gprs.rdi, &v->gprs.r8,
+		&v->gprs.r9, &v->gprs.r10, &v->gprs.r11, &v->gprs.r12,
+		&v->gprs.r13, &v->gprs.r14, &v->gprs.r15,
+	};
+
+	return map[idx & 15];
+}
+
+/* MOV to or from CR8 (the only CR access that exits): the task priority. */
+static enum exit_action vmx_handle_cr_access(struct vcpu *v)
+{
+	u64 q = vmread(VMCS_EXIT_QUALIFICATION), rsp = vmread(VMCS_GUEST_RSP);
+	unsigned int type = (q >> 4) & 3;
+	u64 *reg = cr_gpr(v, (q >> 8) & 15, &rsp);
+
+	v->exits[VEXIT_OTHER]++;
+	if ((q & 15) != 8 || type > 1)
+		return vcpu_stop(v, true, "unexpected control register access, qualification 0x%llx",
+				 (unsigned long long)q);
+	if (type == 0)
+		vcpu_cr8(v, true, reg);
+	else
+		vcpu_cr8(v, false, reg);
+	vmwrite(VMCS_GUEST_RSP, rsp);
+	skip();
+	return EXIT_RESUME;
 }
 
 static enum exit_action vmx_handle_vmcall(struct vcpu *v)
@@ -266,6 +301,7 @@ static const vmx_exit_fn vmx_exit_handlers[NR_VMX_EXIT_HANDLERS] = {
 	[EXIT_REASON_INVD] = vmx_handle_invd,
 	[EXIT_REASON_VMCALL] = vmx_handle_vmcall,
 	[EXIT_REASON_VMCLEAR ... EXIT_REASON_VMXON] = vmx_handle_vmx_insn,
+	[EXIT_REASON_CR_ACCESS] = vmx_handle_cr_access,
 	[EXIT_REASON_IO] = vmx_handle_io,
 	[EXIT_REASON_RDMSR] = vmx_handle_msr,
 	[EXIT_REASON_WRMSR] = vmx_handle_msr,

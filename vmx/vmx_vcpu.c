@@ -65,6 +65,38 @@ void vmx_flush_tlb(struct vcpu *v)
 		invept_all();
 }
 
+/*
+ * MSRs the guest has without exits. FS/GS base and SYSENTER live in the
+ * VMCS; KernelGSbase and the SYSCALL MSRs are not switched by VM entry
+ * and exit, but Lamina uses none of them: the guest's values stay in the
+ * CPU while its vCPU is there, and vmx_vcpu_load/put clear them so that
+ * no VM sees what another left (swapped_msrs).
+ */
+static const u32 swapped_msrs[] = {
+	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR LSTAR CSTAR SFMASK */
+	0xc0000102,                                     /* KernelGSbase */
+};
+static const u32 guest_owned_msrs[] = {
+	0x174, 0x175, 0x176, 0xc0000100, 0xc0000101,
+	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102,
+};
+
+/* Clear the read and write bits of @msr (SDM 24.6.9: read-low, read-high,
+ * write-low, write-high, 1 KiB each). */
+static void msr_bitmap_pass(u32 msr)
+{
+	u32 high = msr >= 0xc0000000u ? 0x400 : 0, bit = msr & 0x1fff;
+
+	msr_bitmap[high + bit / 8] &= (u8)~(1u << (bit % 8));
+	msr_bitmap[0x800 + high + bit / 8] &= (u8)~(1u << (bit % 8));
+}
+
+static void clear_swapped_msrs(void)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(swapped_msrs); i++)
+		wrmsr(swapped_msrs[i], 0);
+}
+
 static bool alloc_bitmaps(void)
 {
 	if (!io_bitmaps)
@@ -75,6 +107,8 @@ static bool alloc_bitmaps(void)
 		return false;
 	memset(io_bitmaps, 0xff, 2 * PAGE_SIZE);
 	memset(msr_bitmap, 0xff, PAGE_SIZE);
+	for (unsigned int i = 0; i < ARRAY_SIZE(guest_owned_msrs); i++)
+		msr_bitmap_pass(guest_owned_msrs[i]);
 	return true;
 }
 
@@ -86,7 +120,8 @@ int vmx_vcpu_create(struct vcpu *v)
 	if (!(vmx_config.proc2 & PROC2_UNRESTRICTED))
 		return -HV_EOPNOTSUPP;
 	/* Without it the guest's EFER.LME/LMA cannot be set at entry. */
-	if (v->vm->cfg->boot_kind == CFG_BOOT_RAW64 &&
+	if ((v->vm->cfg->boot_kind == CFG_BOOT_RAW64 ||
+	     v->vm->cfg->boot_kind == CFG_BOOT_LINUX) &&
 	    !(vmx_config.entry & ENTRY_LOAD_EFER))
 		return -HV_EOPNOTSUPP;
 	if (!alloc_bitmaps())
@@ -185,6 +220,7 @@ int vmx_vcpu_load(struct vcpu *v)
 	setup_controls(v);
 	setup_host();
 	invept_all();
+	clear_swapped_msrs();
 	v->launched = false;
 	return 0;
 }
@@ -192,6 +228,7 @@ int vmx_vcpu_load(struct vcpu *v)
 void vmx_vcpu_put(struct vcpu *v)
 {
 	vmcs_op("clear", (u64)(uintptr_t)v->vendor);
+	clear_swapped_msrs();
 }
 
 /* ------------------------------------------- the vendor-neutral state */

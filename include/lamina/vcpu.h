@@ -9,7 +9,9 @@
 #ifndef LAMINA_VCPU_H
 #define LAMINA_VCPU_H
 
+#include <lamina/spinlock.h>
 #include <lamina/types.h>
+#include <lamina/vlapic.h>
 
 struct vm;
 
@@ -120,6 +122,19 @@ struct vcpu {
 	struct vcpu_regs regs;
 	struct vcpu_sregs sregs;
 	bool regs_dirty;
+
+	/*
+	 * The in-kernel interrupt controller of VMs that have one (Linux
+	 * VMs: vm->irqchip), kernel/vcpu_irq.c. Other vCPUs and the monitor
+	 * deliver into it, so irq_lock guards it and the INIT/SIPI state.
+	 */
+	struct vlapic lapic;
+	spinlock_t irq_lock;
+	u64 apic_base;     /* IA32_APIC_BASE as the guest reads it */
+	bool init_pending; /* an INIT arrived: reset and wait for a SIPI */
+	bool wait_sipi;    /* in wait-for-SIPI (an AP before it is started) */
+	int sipi_vector;   /* a STARTUP IPI's vector while wait_sipi, or -1 */
+	u64 pat;           /* IA32_PAT as the guest wrote it (no effect) */
 };
 
 const char *vcpu_exit_kind_name(enum vcpu_exit_kind k);
@@ -175,10 +190,12 @@ struct vcpu_pio_string {
 enum exit_action vcpu_pio_string(struct vcpu *v, const struct vcpu_pio_string *io,
 				 u64 next_rip);
 /*
- * RDMSR/WRMSR of @msr (for a write, *@val is the value; for a read it
- * receives it). Returns false when the MSR is not allowed: the vendor code
- * then injects #GP. Allowed: reading the TSC, IA32_MISC_ENABLE and the
- * MTRR capabilities (no MTRRs); nothing can be written yet.
+ * RDMSR/WRMSR of @msr that exited (for a write, *@val is the value; for a
+ * read it receives it). Returns false when the MSR is not allowed: the
+ * vendor code then injects #GP. Handled: EFER, IA32_APIC_BASE (irqchip
+ * VMs), PAT (kept, no effect), IA32_MISC_ENABLE, reading the TSC and the
+ * MTRR capabilities (no MTRRs). The SYSCALL, SYSENTER and FS/GS base MSRs
+ * do not exit: the vendors give them to the guest.
  */
 bool vcpu_msr(struct vcpu *v, u32 msr, bool write, u64 *val);
 /* XSETBV: false (the vendor injects #GP) unless XCR0 and a value the host
@@ -191,9 +208,9 @@ bool vcpu_xsetbv(struct vcpu *v, u32 index, u64 val);
  */
 enum exit_action vcpu_hypercall(struct vcpu *v, u64 *rax);
 /*
- * HLT: the vCPU leaves its run loop and sleeps until an event (none exist
- * yet: interrupts come with issue 7) or a request. With interrupts off
- * nothing can wake it: that is logged.
+ * HLT: the vCPU leaves its run loop and sleeps until an interrupt it can
+ * take (its local APIC's, or the monitor's `irq`) or a request. With
+ * interrupts off only an INIT can wake it: that is logged.
  */
 enum exit_action vcpu_halt(struct vcpu *v, bool intr_on, u64 rip);
 /* Stop the VM and say why (debug-exit, crash, unhandled exit). */
@@ -222,5 +239,60 @@ void vcpu_idle_wait(const unsigned long *requests);
 
 /* kernel/vcpu_boot.c: the start state of @v for its VM's boot kind. */
 int vcpu_boot_state(struct vcpu *v, char *why, size_t len);
+/* A STARTUP IPI's state: real mode at @vector << 12 (CS = @vector << 8,
+ * IP 0), loaded into the vendor state on the vCPU's pCPU. */
+void vcpu_sipi_state(struct vcpu *v, u8 vector);
+
+/*
+ * kernel/vcpu_irq.c: the in-kernel local APIC and IOAPIC.
+ * vcpu_irq_init at creation; vcpu_irq_sync on the vCPU's pCPU before each
+ * run (INIT/SIPI, the timer, injecting the next vector), true while the
+ * vCPU waits for a SIPI; vcpu_timer_us: microseconds to its next timer
+ * expiry, capped at @max_us (0: no cap), 0 when none is armed.
+ */
+void vcpu_irq_init(struct vcpu *v);
+bool vcpu_irq_sync(struct vcpu *v);
+u32 vcpu_timer_us(struct vcpu *v, u32 max_us);
+/* The local APIC page: a 4-byte access at @offset. */
+enum exit_action vcpu_apic_access(struct vcpu *v, u32 offset, bool write,
+				  u32 *val);
+/* An edge-triggered fixed interrupt @vector straight to @v's local APIC
+ * (the monitor's `irq` on an irqchip VM). */
+void vcpu_apic_msi(struct vcpu *v, u8 vector);
+/* MOV to/from CR8: the local APIC's TPR bits 7:4 (*@val is the register). */
+void vcpu_cr8(struct vcpu *v, bool write, u64 *val);
+/* IA32_APIC_BASE; false: #GP */
+bool vcpu_apic_base(struct vcpu *v, bool write, u64 *val);
+
+/*
+ * kernel/vcpu_mmio.c: a guest access to emulated MMIO at @gpa (an NPF or
+ * EPT violation there): the instruction is fetched, decoded, emulated and
+ * skipped. Returns false when @gpa is no emulated device's (the caller
+ * then treats the fault as before).
+ */
+bool vcpu_mmio_claims(struct vcpu *v, u64 gpa);
+enum exit_action vcpu_mmio(struct vcpu *v, u64 gpa);
+
+/*
+ * kernel/vcpu_gva.c: guest-virtual memory as the vCPU sees it, for the
+ * emulation of instructions that touch memory.
+ */
+struct gw_mode;
+struct gva_fault {
+	int status;        /* enum gw_status; GW_OK: the GPA is not RAM */
+	u32 pf_error;
+	u64 la;
+};
+int vcpu_gva_copy(struct vcpu *v, const struct gw_mode *m, u64 la, u8 *buf,
+		  unsigned int n, u32 access, struct gva_fault *f);
+/* Up to 15 bytes at linear @la (fewer when the next page is unmapped). */
+int vcpu_fetch_insn(struct vcpu *v, const struct gw_mode *m, u32 access,
+		    u64 la, u8 *bytes, unsigned int *n, struct gva_fault *f);
+/* A fault from emulating @what: #PF or #GP to the guest, or stop the VM. */
+enum exit_action vcpu_gva_fault(struct vcpu *v, const char *what,
+				const struct gva_fault *f);
+/* Run once with a timer that ends it after at most @max_us (0: only the
+ * guest's own timer), kernel/vcpu_bsp.c. */
+enum exit_action vcpu_run_timed(struct vcpu *v, u32 max_us);
 
 #endif

@@ -16,6 +16,9 @@
 #include <lamina/hv.h>
 #include <lamina/spinlock.h>
 #include <lamina/vcpu.h>
+#include <lamina/vioapic.h>
+#include <lamina/vpit.h>
+#include <lamina/vrtc.h>
 #include <lamina/vuart.h>
 
 enum vm_state {
@@ -34,6 +37,12 @@ struct vm_devices {
 	char line[120];          /* guest output echoed to the log by lines */
 	unsigned int line_len;
 	u64 io_unclaimed;        /* port accesses nothing answered */
+	u16 io_unclaimed_last;   /* the last such port, for `stats` */
+	struct vioapic ioapic;   /* with vm->irqchip: the PC's chips too */
+	struct vpit pit;         /* ports 0x40-0x43 and 0x61 (no IRQ 0) */
+	struct vrtc rtc;         /* ports 0x70-0x71 (no IRQ 8) */
+	int uart_pin;            /* the UART's IOAPIC pin, or -1 */
+	bool uart_line;          /* its IRQ line as last told to the IOAPIC */
 };
 
 /* What `dump` shows of a VM's last crash; survives `reset` and restarts. */
@@ -70,6 +79,14 @@ struct vm {
 	u32 exit_status;           /* debug-exit value, once stopped by it */
 	char stop_reason[96];
 	struct vm_devices dev;
+	/*
+	 * An in-kernel local APIC per vCPU and an IOAPIC (Linux VMs); else
+	 * interrupts come only from the monitor's `irq`.
+	 */
+	bool irqchip;
+	u64 ipi_sent;              /* IPIs its vCPUs delivered to each other */
+	u64 ipi_unmatched;         /* IPIs that named no vCPU of this VM */
+	u64 ipi_dropped;           /* NMI/SMI IPIs and other modes not offered */
 };
 
 extern struct objcache vcpu_cache;
@@ -97,6 +114,22 @@ int vm_mem_add_ram(struct vm *vm, u16 id, u64 gpa, u64 size, u32 flags,
 int vm_mem_del(struct vm *vm, u16 id);
 int vm_mem_log_dirty(struct vm *vm, u16 id, bool on);
 int vm_read_gpa(struct vm *vm, u64 gpa, void *buf, u64 len);
+struct boot_module;
+/* The multiboot2 module GRUB loaded under @name, or NULL. */
+const struct boot_module *vm_module_find(const char *name);
+
+/* Zero @len bytes of guest memory at @gpa (all RAM, or an error). */
+int vm_zero_gpa(struct vm *vm, u64 gpa, u64 len);
+
+/* kernel/guest/linux_load.c: how a loaded Linux kernel starts. */
+struct linux_entry {
+	bool pvh;       /* PVH (32-bit, EBX) or 64-bit boot protocol (RSI) */
+	u64 rip;
+	u64 boot_data;  /* the start info or the zero page */
+};
+/* A Linux VM's kernel (bzImage or vmlinux), initrd and boot data into
+ * its memory. */
+int linux_vm_load(struct vm *vm, struct linux_entry *e, char *why, size_t len);
 
 /* kernel/vcpu.c: start a VM's vCPUs on their pCPUs; free them once stopped */
 int vm_start(struct vm *vm, char *why, size_t len);
@@ -142,6 +175,14 @@ void vcpu_print_state(const struct vcpu_regs *r, const struct vcpu_sregs *s,
 
 /* kernel/vcpu_pio.c */
 void vm_devices_init(struct vm *vm);
+/* Tell the IOAPIC the UART's IRQ line as it is now (irqchip VMs). */
+void vm_uart_irq_sync(struct vm *vm);
+
+/* kernel/vcpu_irq.c: IOAPIC pin @pin of @vm goes to @level; the IOAPIC
+ * page's accesses. */
+void vm_irq_line(struct vm *vm, unsigned int pin, bool level);
+int vm_ioapic_access(struct vm *vm, u32 offset, unsigned int size, bool write,
+		     u32 *val);
 /* Guest console output that bypasses the UART's registers (hypercalls). */
 void vm_console_write(struct vm *vm, const char *s, u64 n);
 

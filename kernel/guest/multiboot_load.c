@@ -22,34 +22,9 @@
 
 BUILD_BUG_ON(MB1_INFO_SIZE % PAGE_SIZE);
 
-static const u8 zero_page[PAGE_SIZE];
-
-/* The boot module GRUB loaded under @name (kernel/vm_mem.c has its own). */
-static const struct boot_module *mb1_module_find(const char *name)
-{
-	for (unsigned int i = 0; name && i < bootinfo.nr_modules; i++)
-		if (!strcmp(bootinfo.modules[i].name, name))
-			return &bootinfo.modules[i];
-	return NULL;
-}
-
 static const u8 *module_bytes(const struct boot_module *m)
 {
 	return (const u8 *)(uintptr_t)m->start;
-}
-
-static int zero_gpa(struct vm *vm, u64 gpa, u64 len)
-{
-	while (len) {
-		u64 chunk = MIN(len, PAGE_SIZE);
-		int err = vm_write_gpa(vm, gpa, zero_page, chunk);
-
-		if (err)
-			return err;
-		gpa += chunk;
-		len -= chunk;
-	}
-	return 0;
 }
 
 /* Every segment: its file bytes, then zeros up to its memory size. */
@@ -68,7 +43,7 @@ static int load_segments(struct vm *vm, const u8 *img,
 			return -HV_EINVAL;
 		}
 		if (vm_write_gpa(vm, s->gpa, img + s->file_off, s->filesz) ||
-		    zero_gpa(vm, s->gpa + s->filesz, s->memsz - s->filesz)) {
+		    vm_zero_gpa(vm, s->gpa + s->filesz, s->memsz - s->filesz)) {
 			snprintf(why, len, "multiboot: segment [0x%llx, 0x%llx) is not all in writable RAM",
 				 (unsigned long long)s->gpa,
 				 (unsigned long long)end);
@@ -83,7 +58,7 @@ static int load_initrd(struct vm *vm, const struct mb1_image *mi,
 		       const char *name, struct mb1_module *mod, char *why,
 		       size_t len)
 {
-	const struct boot_module *m = mb1_module_find(name);
+	const struct boot_module *m = vm_module_find(name);
 	u64 size, gpa;
 
 	if (!m) {
@@ -159,7 +134,7 @@ int mb1_vm_load(struct vm *vm, u32 *entry, u32 *info_gpa, char *why,
 {
 	const char *kernel = cfg_str(vm->blob, vm->cfg->boot_image);
 	const char *initrd = cfg_str(vm->blob, vm->cfg->initrd);
-	const struct boot_module *m = mb1_module_find(kernel);
+	const struct boot_module *m = vm_module_find(kernel);
 	struct mb1_module mod;
 	struct mb1_env env = { 0 };
 	struct mb1_image mi;

@@ -52,6 +52,8 @@ static void forward_input(struct vm *vm, u8 c, u64 *cursor, u64 *lost,
 		took = late || vuart_rx_space(&vm->dev.uart) ?
 		       vuart_push_input(&vm->dev.uart, &c, 1) : 0;
 		spin_unlock(&vm->dev.lock);
+		if (took)
+			vm_uart_irq_sync(vm);
 		if (took || late)
 			break;
 		if (!forward_output(vm, cursor, lost) && !vcpu_bsp_poll())

@@ -218,6 +218,41 @@ int cmd_start(struct mon_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* The highest vector set in a 256-bit APIC register, or -1. */
+static int apic_top(const u32 *reg)
+{
+	for (int i = 7; i >= 0; i--)
+		if (reg[i])
+			return i * 32 + 31 - __builtin_clz(reg[i]);
+	return -1;
+}
+
+/* The in-kernel irqchip, for whoever wonders why a guest waits. */
+static void stats_irqchip(struct mon_ctx *ctx, struct vm *vm)
+{
+	const struct vioapic *io = &vm->dev.ioapic;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		const struct vlapic *l = &vm->vcpus[i]->lapic;
+
+		mon_printf(ctx, "  apic %-5u svr 0x%x tpr 0x%x irr %d isr %d timer 0x%x count %u fired %llu%s\r\n",
+			   i, l->svr, l->tpr, apic_top(l->irr), apic_top(l->isr),
+			   l->lvt[VLAPIC_LVT_TIMER], l->timer_initial,
+			   (unsigned long long)l->timer_fired,
+			   READ_ONCE(vm->vcpus[i]->wait_sipi) ? ", waits for SIPI" : "");
+	}
+	if (vm->dev.uart_pin >= 0 && vm->dev.uart_pin < VIOAPIC_PINS)
+		mon_printf(ctx, "  ioapic     uart pin %d: entry 0x%llx, line %s; %llu delivered\r\n",
+			   vm->dev.uart_pin,
+			   (unsigned long long)io->rte[vm->dev.uart_pin],
+			   vm->dev.uart_line ? "high" : "low",
+			   (unsigned long long)io->delivered);
+	mon_printf(ctx, "  ipis       %llu delivered, %llu named no vCPU of the VM, %llu dropped\r\n",
+		   (unsigned long long)READ_ONCE(vm->ipi_sent),
+		   (unsigned long long)READ_ONCE(vm->ipi_unmatched),
+		   (unsigned long long)READ_ONCE(vm->ipi_dropped));
+}
+
 static void stats_one(struct mon_ctx *ctx, struct vm *vm)
 {
 	mon_printf(ctx, "vm '%s': %s%s%s\r\n", vm->name, vm_state_name(vm->state),
@@ -237,8 +272,11 @@ static void stats_one(struct mon_ctx *ctx, struct vm *vm)
 	mon_printf(ctx, "  console    %llu bytes (%llu dropped)\r\n",
 		   (unsigned long long)READ_ONCE(vm->dev.uart.out_total),
 		   (unsigned long long)vuart_out_dropped(&vm->dev.uart));
-	mon_printf(ctx, "  unclaimed  %llu port accesses\r\n",
-		   (unsigned long long)READ_ONCE(vm->dev.io_unclaimed));
+	mon_printf(ctx, "  unclaimed  %llu port accesses (the last at 0x%x)\r\n",
+		   (unsigned long long)READ_ONCE(vm->dev.io_unclaimed),
+		   READ_ONCE(vm->dev.io_unclaimed_last));
+	if (vm->irqchip)
+		stats_irqchip(ctx, vm);
 }
 
 /* `stats VM`, or every VM's (the debugfs directory of each). */

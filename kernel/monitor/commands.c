@@ -263,7 +263,9 @@ const struct mon_cmd monitor_commands[] = {
 	{ "irq", "VM VECTOR [VCPU]", "inject an external interrupt (KVM_INTERRUPT)",
 	  "Queues interrupt VECTOR (32 to 255) for vCPU VCPU (default 0). The\r\n"
 	  "vCPU takes it as soon as its guest has interrupts on (a halted vCPU\r\n"
-	  "wakes for it); until then it waits, and a second `irq` is refused.",
+	  "wakes for it); until then it waits, and a second `irq` is refused.\r\n"
+	  "A VM with an in-kernel interrupt controller (a Linux VM) takes it\r\n"
+	  "in that vCPU's local APIC, as a message would arrive (KVM_SIGNAL_MSI).",
 	  2, 3, cmd_irq },
 	{ "dump", "VM", "the VM's last crash report",
 	  "Why the VM last crashed, when, which vCPU, and that vCPU's registers\r\n"

@@ -21,9 +21,9 @@ start:
 	rdmsr
 	mov esi, msg_misc
 	call expect_no_gp
-	mov ecx, 0xc0000080			; EFER: denied
+	mov ecx, 0x179				; IA32_MCG_CAP: no machine checks, denied
 	rdmsr
-	mov esi, msg_efer
+	mov esi, msg_mcg
 	call expect_gp
 	mov ecx, 0x10				; writing the TSC: denied
 	xor eax, eax
@@ -60,7 +60,7 @@ DESC32_TABLES
 gp_count:	dd 0
 msg_tsc:	db "rdmsr IA32_TSC allowed", 10, 0
 msg_misc:	db "rdmsr IA32_MISC_ENABLE allowed", 10, 0
-msg_efer:	db "rdmsr EFER raises #GP", 10, 0
+msg_mcg:	db "rdmsr IA32_MCG_CAP raises #GP", 10, 0
 msg_wtsc:	db "wrmsr IA32_TSC raises #GP", 10, 0
 msg_done:	db "SUMMARY: done", 10, 0
 align 4

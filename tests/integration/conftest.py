@@ -166,7 +166,10 @@ def iso_for(cmdline, config=DEMO_CONFIG):
     name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{cmdline}-{tag}")
     path = os.path.join(ISO_DIR, name + ".iso")
     # The guest images a config names are in the image too.
-    images = glob.glob(os.path.join(REPO, "build", "guests", "*.bin"))
+    images = glob.glob(os.path.join(REPO, "build", "guests", "*.bin")) + \
+        glob.glob(os.path.join(REPO, "build", "linux", "*.gz")) + \
+        glob.glob(os.path.join(REPO, "build", "linux", "bzImage")) + \
+        glob.glob(os.path.join(REPO, "build", "linux", "vmlinux"))
     newest = max(os.path.getmtime(p)
                  for p in (ELF, CFG_TOOL, config or ELF, *images))
     if os.path.exists(path) and os.path.getmtime(path) >= newest:

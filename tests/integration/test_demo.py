@@ -1,6 +1,9 @@
-"""The demo that `make run` boots (configs/demo.yaml): two VMs on different
-CPUs, both started at boot, both writing to their own consoles; 'beta'
-shares the boot CPU with the monitor and answers on `console beta`."""
+"""The demo that `make run` boots (configs/demo.yaml): Linux on two vCPUs
+beside two small VMs, all started at boot, each writing to its own
+console; 'beta' shares the boot CPU with the monitor and answers on
+`console beta`, and Linux reaches its shell's marker line meanwhile.
+Bochs (4 CPUs, Linux decompressing itself for minutes beside the others)
+runs in `make test-slow`."""
 
 import os
 import re
@@ -22,9 +25,10 @@ def wait_for(con, text, tries=60):
     assert text in m.transcript.text(), f"no {text!r} after {tries / 2} s"
 
 
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize("setup", ["qemu-bios", "bochs-vmx"])
-def test_demo_two_vms_write_their_consoles(setup):
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("setup", [
+    "qemu-linux", pytest.param("bochs-vmx-4", marks=pytest.mark.slow)])
+def test_demo_vms_write_their_consoles(setup):
     with booted(setup, logname=f"demo-{setup}", config=DEMO) as con:
         con.require(full=True)
         text = con.machine.transcript.text()
@@ -48,4 +52,9 @@ def test_demo_two_vms_write_their_consoles(setup):
         con.type("\x1d")
         con.expect(r"\[left the console of vm 'beta' \(running\)")
         con.prompt()
-        assert con.run("version")[0].startswith("Lamina ")
+        # Linux's console lines may land among the reply's lines.
+        assert any(ln.startswith("Lamina ") for ln in con.run("version"))
+        if setup.startswith("qemu"):
+            wait_for(con, "LAMINA-LINUX-READY", tries=480)
+            rows = "\n".join(con.run("vms"))
+            assert re.search(r"\btux\s+running\s+2,3\b", rows), rows

@@ -28,7 +28,7 @@ VM = struct.Struct("<IIQIIIIIIQIIII6I")
 REGION = struct.Struct("<QQII2I")
 DEVICE = struct.Struct("<IIQQQ2I")
 NONE = 0xffffffff
-BOOT_RAW32, BOOT_RAW64, BOOT_REAL16, BOOT_MULTIBOOT = 1, 2, 3, 4
+BOOT_RAW32, BOOT_RAW64, BOOT_REAL16, BOOT_MULTIBOOT, BOOT_LINUX = 1, 2, 3, 4, 5
 CRASH_STOP, CRASH_RESTART, CRASH_DUMP = 1, 2, 3
 VM_AUTOSTART = 1
 DEV_UART, DEV_DEBUG_EXIT, DEV_PIO, DEV_MMIO = 1, 2, 3, 4
@@ -106,7 +106,14 @@ def expectation(path):
 def test_demo_compiles_to_the_blob_it_describes(tmp_path):
     cfg = decode(compile_ok(DEMO, tmp_path / "demo.bin"))
     assert cfg["log_level"] == 2 and cfg["monitor_cpu"] == 0
-    alpha, beta = cfg["vms"]
+    tux, alpha, beta = cfg["vms"]
+    assert tux["name"] == "tux" and tux["cpus"] == 0b1100
+    assert tux["regions"] == [(0, 192 << 20, 0, None)]
+    assert tux["devices"] == [(DEV_UART, 4, 0x3f8, 8, 0)]
+    assert (tux["kind"], tux["image"]) == (BOOT_LINUX, "vmlinux")
+    assert tux["initrd"] == "initramfs.cpio.gz"
+    assert tux["cmdline"].startswith("console=ttyS0")
+    assert tux["flags"] == VM_AUTOSTART
     assert alpha["name"] == "alpha" and alpha["cpus"] == 1 << 1
     assert alpha["regions"] == [(0, 1 << 20, 0, None),
                                 (1 << 20, 15 << 20, 0, "hello32.bin")]
@@ -118,7 +125,7 @@ def test_demo_compiles_to_the_blob_it_describes(tmp_path):
     assert beta["regions"] == [(0, 1 << 20, 0, None),
                                (1 << 20, 15 << 20, 0, "echo32.bin"),
                                (16 << 20, 16 << 20, MEM_LOG_DIRTY, None)]
-    for vm in cfg["vms"]:
+    for vm in (alpha, beta):
         assert vm["image"] is None and vm["cmdline"] is None
         assert vm["budget"] == 0
         assert vm["flags"] == VM_AUTOSTART
@@ -208,7 +215,7 @@ vms:
   - name: mb
     cpus: [2]
     memory: [{gpa: 0x0, size: 16M}]
-    boot: {kind: multiboot, image: %(kernel)s, cmdline: ""}
+    boot: {kind: multiboot, image: %(mb)s, initrd: %(initrd)s, cmdline: ""}
 """
 
 
@@ -227,11 +234,29 @@ def multiboot_kernel(paddr=0x100000):
     return bytes(b)
 
 
+def bzimage_stub():
+    """The smallest bzImage the validator takes (kernel/guest/linux_boot.c):
+    a 2.15 setup header with a 64-bit entry, 4 KiB of kernel."""
+    b = bytearray(0x400 + 0x1000)
+    b[0x1f1] = 1                                  # setup_sects
+    b[0x1fe:0x200] = b"\x55\xaa"
+    b[0x200:0x202] = b"\xeb\x6a"                  # the header ends at 0x26c
+    b[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", b, 0x206, 0x020f)
+    b[0x211] = 0x01                               # LOADED_HIGH
+    struct.pack_into("<II", b, 0x22c, 0x7fffffff, 0x200000)
+    b[0x234], b[0x235] = 1, 21                    # relocatable, min alignment
+    struct.pack_into("<HI", b, 0x236, 0x7f, 2047) # xloadflags, cmdline_size
+    struct.pack_into("<II", b, 0x248, 0x100, 0x200)
+    struct.pack_into("<QxxxxxxxxI", b, 0x258, 0x1000000, 0x200000)
+    return bytes(b)
+
+
 def images_dir(tmp_path, sub="."):
     d = tmp_path / sub
     (d / "img").mkdir(parents=True)
-    # The mb VM boots it too: a multiboot kernel (linux takes any bytes).
-    (d / "img" / "bzImage").write_bytes(multiboot_kernel())
+    (d / "img" / "bzImage").write_bytes(bzimage_stub())
+    (d / "img" / "mb.elf").write_bytes(multiboot_kernel())
     (d / "img" / "initrd.img").write_bytes(b"I" * 100)
     (d / "img" / "rom.bin").write_bytes(b"R" * 4096)
     return d
@@ -240,19 +265,22 @@ def images_dir(tmp_path, sub="."):
 def test_images_become_module_names(tmp_path):
     d = images_dir(tmp_path, "cfg")
     (d / "vms.yaml").write_text(IMAGES_YAML % dict(
-        rom="img/rom.bin", kernel="img/bzImage", initrd="img/initrd.img"))
+        rom="img/rom.bin", kernel="img/bzImage", initrd="img/initrd.img",
+        mb="img/mb.elf"))
     cfg = decode(compile_ok("cfg/vms.yaml", "out.bin", cwd=tmp_path))
     lin, mb = cfg["vms"]
     assert lin["image"] == "bzImage" and lin["initrd"] == "initrd.img"
     assert lin["regions"][1] == (0x8000000, 0x10000, MEM_READONLY, "rom.bin")
     assert lin["cmdline"] == 'console=ttyS0 "quoted" \u00e9\t'
-    assert mb["image"] == "bzImage" and mb["cmdline"] == ""
+    assert mb["image"] == "mb.elf" and mb["initrd"] == "initrd.img"
+    assert mb["cmdline"] == ""
     r = run("--modules", "cfg/vms.yaml", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     # In order of first mention, each once.
     assert r.stdout.splitlines() == ["rom.bin cfg/img/rom.bin",
                                      "bzImage cfg/img/bzImage",
-                                     "initrd.img cfg/img/initrd.img"]
+                                     "initrd.img cfg/img/initrd.img",
+                                     "mb.elf cfg/img/mb.elf"]
     for line in r.stdout.splitlines():
         assert os.path.isfile(tmp_path / line.split(" ", 1)[1])
 
@@ -263,7 +291,7 @@ def test_round_trip_with_images(tmp_path):
     for f in os.listdir(d / "img"):
         os.rename(d / "img" / f, d / f)
     (d / "vms.yaml").write_text(IMAGES_YAML % dict(
-        rom="rom.bin", kernel="bzImage", initrd="initrd.img"))
+        rom="rom.bin", kernel="bzImage", initrd="initrd.img", mb="mb.elf"))
     first = compile_ok("vms.yaml", "first.bin", cwd=d)
     r = run("--dump", "first.bin", cwd=d)
     assert r.returncode == 0, r.stderr

@@ -22,9 +22,17 @@ UNIT_SRCS_test_config := kernel/config_check.c kernel/config_check_dev.c \
 	lib/crc32.c lib/util.c
 UNIT_SRCS_test_vuart := kernel/vdev/vuart.c
 UNIT_SRCS_test_fw_cfg := kernel/vdev/fw_cfg.c
-UNIT_SRCS_test_config += kernel/config_check_boot.c kernel/guest/multiboot.c
+UNIT_SRCS_test_config += kernel/config_check_boot.c kernel/guest/multiboot.c kernel/guest/linux_boot.c kernel/guest/pvh.c
 UNIT_SRCS_test_multiboot1 := kernel/guest/multiboot.c
 UNIT_SRCS_test_guest_walk := mm/guest_walk.c
 UNIT_SRCS_test_insn := kernel/vdev/insn.c
 UNIT_SRCS_test_svm_check := svm/svm_check.c
 UNIT_SRCS_test_args := kernel/monitor/args.c lib/util.c
+UNIT_SRCS_test_linux_boot := kernel/guest/linux_boot.c
+# acpi_build() output is read back by the host ACPI parser.
+UNIT_SRCS_test_acpi_build := kernel/guest/acpi_build.c drivers/acpi_tables.c
+UNIT_SRCS_test_vlapic := kernel/vdev/vlapic.c
+UNIT_SRCS_test_vioapic := kernel/vdev/vioapic.c
+UNIT_SRCS_test_vpit := kernel/vdev/vpit.c
+UNIT_SRCS_test_vrtc := kernel/vdev/vrtc.c
+UNIT_SRCS_test_pvh := kernel/guest/pvh.c

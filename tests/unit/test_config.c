@@ -469,6 +469,8 @@ SPEC(spec_mmio_pair, DEV(D_DB_UART).kind = CFG_DEV_MMIO;
      DEV(D_DB_UART).base = 0xfd000000; DEV(D_DB_UART).size = 0x1000;
      DEV(D_DB_UART).irq = 0; DEV(D_DB_UART).gpa = 0xc0003000)
 SPEC(spec_mmio_low, REG(R_DB_RAM).gpa = 1 * MiB; DEV(D_DB_MMIO).gpa = 0)
+SPEC(spec_linux_apics, REG(R_DB_ROM).gpa = 0xfec00000;
+     REG(R_DB_ROM).size = 0x201000; REG(R_DB_ROM).flags = 0)
 SPEC(spec_ports_in_vm, DEV(D_WEB_EXIT).base = 0x3fa)
 SPEC(spec_pio_across, DEV(D_RT_PIO).base = 0x64; DEV(D_RT_PIO).size = 1)
 SPEC(spec_uart_across, DEV(D_DB_UART).base = 0x3f8)
@@ -724,7 +726,11 @@ static const struct bad_case cases[] = {
 	  .expect = { DB " device 4: gpa range [0xfffe000, 0x10002000) overlaps region 2" } },
 	{ "mmio_gpa_in_vm", .spec = spec_mmio_pair, .count = 1,
 	  .expect = { DB " device 4: gpa range [0xc0000000, 0xc0004000) overlaps device 3" } },
-	{ "mmio_gpa_not_ports", .spec = spec_mmio_low },
+	/* An MMIO gpa of 0 is no port; the Linux VM then misses its low RAM. */
+	{ "mmio_gpa_not_ports", .spec = spec_mmio_low, .count = 1,
+	  .expect = { DB ": boot kind linux needs writable RAM from 0 to 1 MiB" } },
+	{ "linux_ram_over_apics", .spec = spec_linux_apics, .count = 1,
+	  .expect = { DB ": region [0xfec00000, 0xfee01000) overlaps [0xfec00000, 0xfee01000), where a Linux VM's IOAPIC and local APIC are" } },
 	{ "ports_in_vm", .spec = spec_ports_in_vm, .count = 1,
 	  .expect = { WEB " device 1: ports 0x3fa-0x3fd overlap device 0" } },
 	{ "pio_across", .spec = spec_pio_across, .count = 1,
