@@ -112,7 +112,7 @@ run: deps $(BUILD)/lamina.iso
 	$(PYTHON) tools/emu.py run qemu-linux
 
 run-uefi: deps $(BUILD)/lamina.iso
-	$(PYTHON) tools/emu.py run qemu-uefi
+	$(PYTHON) tools/emu.py run qemu-uefi-demo
 
 run-bochs: deps $(BUILD)/lamina.iso
 	$(PYTHON) tools/emu.py run bochs-vmx-4

@@ -29,9 +29,16 @@
 		    0x4000u | 0x8000u | (1u << 21) | (1u << 24))
 #define HIDE_1_EDX ((1u << 7) | (1u << 12) | (1u << 14) | (1u << 21) | \
 		    (1u << 22) | (1u << 29) | (1u << 31))
-/* leaf 7: TSC_ADJUST, SGX, RDT-M, RDT-A, PT (EBX); WAITPKG, RDPID, SGX-LC (ECX) */
-#define HIDE_7_EBX ((1u << 1) | (1u << 2) | (1u << 12) | (1u << 15) | (1u << 25))
-#define HIDE_7_ECX ((1u << 5) | (1u << 22) | (1u << 30))
+/*
+ * leaf 7: TSC_ADJUST, SGX, INVPCID, RDT-M, RDT-A, PT (EBX); WAITPKG, RDPID,
+ * SGX-LC (ECX). INVPCID (like XSAVES below) raises #UD in a VMX guest
+ * unless a secondary control Lamina does not set allows it.
+ */
+#define HIDE_7_EBX ((1u << 1) | (1u << 2) | (1u << 10) | (1u << 12) | \
+		    (1u << 15) | (1u << 25))
+#define HIDE_D1_EAX (1u << 3) /* leaf 0xd subleaf 1: XSAVES/XRSTORS */
+#define HIDE_7_ECX ((1u << 3) | (1u << 4) | (1u << 5) | (1u << 22) | (1u << 30))
+#define CPUID_1_ECX_OSXSAVE (1u << 27)
 /* 0x80000001 ECX: SVM, IBS, SKINIT, WDT, the extra performance counters,
  * MONITORX; EDX: RDTSCP (Lamina keeps no TSC_AUX for guests). */
 #define HIDE_81_ECX (CPUID_80000001_ECX_SVM | (1u << 10) | (1u << 12) | \
@@ -54,9 +61,13 @@ static bool leaf_hidden(u32 leaf)
 	       leaf == 0x8000001f;
 }
 
-static void cpuid_mask(struct cpuid_regs *r, u32 leaf)
+static void cpuid_mask(struct cpuid_regs *r, u32 leaf, u32 subleaf)
 {
 	switch (leaf) {
+	case 0xd:
+		if (subleaf == 1)
+			r->eax &= ~HIDE_D1_EAX;
+		break;
 	case 1:
 		r->ecx = (r->ecx & ~HIDE_1_ECX) | CPUID_1_ECX_HYPERVISOR;
 		r->edx &= ~HIDE_1_EDX;
@@ -76,6 +87,16 @@ static void cpuid_mask(struct cpuid_regs *r, u32 leaf)
 	}
 }
 
+/* OSXSAVE says what the guest's own CR4 says, not Lamina's: software
+ * (glibc) runs XGETBV on its word, which raises #UD with CR4.OSXSAVE 0. */
+static u32 guest_osxsave(struct vcpu *v)
+{
+	struct vcpu_sregs s;
+
+	hv_ops->get_sregs(v, &s);
+	return s.cr4 & CR4_OSXSAVE ? CPUID_1_ECX_OSXSAVE : 0;
+}
+
 /*
  * The host's CPUID, less what Lamina does not virtualise, plus a
  * hypervisor leaf; the APIC IDs are the vCPU's index in its VM (its
@@ -93,10 +114,12 @@ void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, u32 out[4])
 	} else if (!leaf_hidden(leaf) && (leaf & 0xf0000000u) != CPUID_HV_BASE) {
 		r = cpuid(leaf, subleaf);
 	}
-	cpuid_mask(&r, leaf);
-	if (leaf == 1)
+	cpuid_mask(&r, leaf, subleaf);
+	if (leaf == 1) {
 		r.ebx = (r.ebx & 0x0000ffffu) | (v->id << 24) |
 			((v->vm->nr_vcpus & 0xff) << 16);
+		r.ecx = (r.ecx & ~CPUID_1_ECX_OSXSAVE) | guest_osxsave(v);
+	}
 	if (leaf == 0xb || leaf == 0x1f)
 		r.edx = v->id; /* x2APIC ID */
 	out[0] = r.eax;
@@ -128,6 +151,34 @@ static bool msr_efer(struct vcpu *v, bool write, u64 *val)
 	if (((*val ^ s.efer) & EFER_LME) && (s.cr0 & CR0_PG))
 		return false;
 	s.efer = (*val & ~EFER_LMA) | (s.efer & EFER_LMA);
+	hv_ops->set_sregs(v, &s);
+	return true;
+}
+
+#define CR4_VMXE (1ull << 13)
+
+/*
+ * MOV to CR0 or CR4 that the vendor intercepts (VMX: a bit in its mask),
+ * through the neutral state, where EFER.LMA follows CR0.PG with LME as the
+ * CPU makes it. False: #GP (paging without protection, VMX turned on:
+ * this guest sees no VMX).
+ */
+bool vcpu_set_cr(struct vcpu *v, unsigned int cr, u64 val)
+{
+	struct vcpu_sregs s;
+
+	hv_ops->get_sregs(v, &s);
+	if (cr == 0) {
+		if ((val & CR0_PG) && !(val & CR0_PE))
+			return false;
+		s.cr0 = val;
+		s.efer = (s.efer & ~EFER_LMA) |
+			 ((val & CR0_PG) && (s.efer & EFER_LME) ? EFER_LMA : 0);
+	} else {
+		if (val & CR4_VMXE)
+			return false;
+		s.cr4 = val;
+	}
 	hv_ops->set_sregs(v, &s);
 	return true;
 }

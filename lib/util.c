@@ -62,3 +62,16 @@ int parse_u64(const char *s, u64 *out)
 	*out = val;
 	return 0;
 }
+
+int why_vfail(char *why, size_t len, const char *prefix, const char *fmt,
+	      va_list ap)
+{
+	int n;
+
+	if (!why || !len)
+		return -HV_EINVAL;
+	n = snprintf(why, len, "%s", prefix);
+	if (n >= 0 && (size_t)n < len)
+		vsnprintf(why + n, len - (size_t)n, fmt, ap);
+	return -HV_EINVAL;
+}

@@ -265,22 +265,30 @@ static u64 *cr_gpr(struct vcpu *v, unsigned int idx, u64 *rsp)
 	return map[idx & 15];
 }
 
-/* MOV to or from CR8 (the only CR access that exits): the task priority. */
+/*
+ * CR accesses that exit: MOV to CR0 or CR4 changing a bit Lamina owns
+ * (CR0.NE, CR4.VMXE: the masks) and MOV to or from CR8 (the task
+ * priority). The shared layer applies CR0 and CR4 writes.
+ */
 static enum exit_action vmx_handle_cr_access(struct vcpu *v)
 {
 	u64 q = vmread(VMCS_EXIT_QUALIFICATION), rsp = vmread(VMCS_GUEST_RSP);
-	unsigned int type = (q >> 4) & 3;
+	unsigned int type = (q >> 4) & 3, cr = q & 15;
 	u64 *reg = cr_gpr(v, (q >> 8) & 15, &rsp);
 
 	v->exits[VEXIT_OTHER]++;
-	if ((q & 15) != 8 || type > 1)
+	if (cr == 8 && type <= 1) {
+		vcpu_cr8(v, type == 0, reg);
+		vmwrite(VMCS_GUEST_RSP, rsp);
+	} else if ((cr == 0 || cr == 4) && type == 0) {
+		if (!vcpu_set_cr(v, cr, *reg)) {
+			vmx_inject_exception(v, VEC_GP, true, 0, 0);
+			return EXIT_RESUME;
+		}
+	} else {
 		return vcpu_stop(v, true, "unexpected control register access, qualification 0x%llx",
 				 (unsigned long long)q);
-	if (type == 0)
-		vcpu_cr8(v, true, reg);
-	else
-		vcpu_cr8(v, false, reg);
-	vmwrite(VMCS_GUEST_RSP, rsp);
+	}
 	skip();
 	return EXIT_RESUME;
 }

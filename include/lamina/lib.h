@@ -25,6 +25,13 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 #endif
 
+/*
+ * A parser's refusal: @prefix then @fmt into @why (@len bytes, may be 0),
+ * truncated as it must be. Returns -HV_EINVAL, for `return fail(...)`.
+ */
+int why_vfail(char *why, size_t len, const char *prefix, const char *fmt,
+	      va_list ap);
+
 /* Copy at most size-1 bytes and always terminate (when size > 0). */
 size_t strlcpy_hv(char *dst, const char *src, size_t size);
 

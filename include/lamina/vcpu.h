@@ -198,6 +198,8 @@ enum exit_action vcpu_pio_string(struct vcpu *v, const struct vcpu_pio_string *i
  * do not exit: the vendors give them to the guest.
  */
 bool vcpu_msr(struct vcpu *v, u32 msr, bool write, u64 *val);
+/* MOV to CR0 (@cr 0) or CR4 (4) that exited; false: #GP. */
+bool vcpu_set_cr(struct vcpu *v, unsigned int cr, u64 val);
 /* XSETBV: false (the vendor injects #GP) unless XCR0 and a value the host
  * supports and the architecture allows. */
 bool vcpu_xsetbv(struct vcpu *v, u32 index, u64 val);

@@ -86,15 +86,9 @@ struct lb_ctx {
 static __printf(2, 3) int fail(struct lb_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (!c->why || !c->wlen)
-		return -HV_EINVAL;
-	n = snprintf(c->why, c->wlen, "linux: ");
-	if (n < 0 || (size_t)n >= c->wlen)
-		return -HV_EINVAL;
 	va_start(ap, fmt);
-	vsnprintf(c->why + n, c->wlen - n, fmt, ap);
+	why_vfail(c->why, c->wlen, "linux: ", fmt, ap);
 	va_end(ap);
 	return -HV_EINVAL;
 }

@@ -73,15 +73,9 @@ struct elf_phdr {
 static __printf(2, 3) int fail(struct mb1_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (!c->why || !c->whylen)
-		return -HV_EINVAL;
-	n = snprintf(c->why, c->whylen, "multiboot: ");
-	if (n < 0 || (size_t)n >= c->whylen)
-		return -HV_EINVAL;
 	va_start(ap, fmt);
-	vsnprintf(c->why + n, c->whylen - n, fmt, ap);
+	why_vfail(c->why, c->whylen, "multiboot: ", fmt, ap);
 	va_end(ap);
 	return -HV_EINVAL;
 }
