@@ -47,45 +47,19 @@
 #define CPUID_80000007_EDX_INVARIANT_TSC (1u << 8)
 
 /*
- * Leaves answered with zeros: thermal, performance monitoring, SGX,
- * processor trace, SVM, memory encryption, and the TSC/crystal and
- * processor frequency leaves 0x15/0x16: a guest's local APIC timer runs
- * at the TSC rate, not at a crystal's, and the host's values are wrong
- * on Bochs (PLATFORM.md); Linux guests get the TSC rate on their command
- * line instead.
+ * Basic leaves answered with zeros: thermal (6), performance monitoring
+ * (0xa), SGX (0x12), processor trace (0x14), and the TSC/crystal and
+ * processor frequency leaves 0x15/0x16: a guest's local APIC timer runs at
+ * the TSC rate, not at a crystal's, and the host's values are wrong on
+ * Bochs (PLATFORM.md); Linux guests get the TSC rate on their command line
+ * instead. Extended: SVM (0x8000000a), memory encryption (0x8000001f).
+ * Basic leaves are looked up in bit masks: the CPUID exit is the one every
+ * guest hammers (its round trip is a budgeted figure, docs/performance.md).
  */
-static bool leaf_hidden(u32 leaf)
-{
-	return leaf == 6 || leaf == 0xa || leaf == 0x12 || leaf == 0x14 ||
-	       leaf == 0x15 || leaf == 0x16 || leaf == 0x8000000a ||
-	       leaf == 0x8000001f;
-}
-
-static void cpuid_mask(struct cpuid_regs *r, u32 leaf, u32 subleaf)
-{
-	switch (leaf) {
-	case 0xd:
-		if (subleaf == 1)
-			r->eax &= ~HIDE_D1_EAX;
-		break;
-	case 1:
-		r->ecx = (r->ecx & ~HIDE_1_ECX) | CPUID_1_ECX_HYPERVISOR;
-		r->edx &= ~HIDE_1_EDX;
-		break;
-	case 7:
-		r->ebx &= ~HIDE_7_EBX;
-		r->ecx &= ~HIDE_7_ECX;
-		break;
-	case 0x80000001:
-		r->ecx &= ~HIDE_81_ECX;
-		r->edx &= ~HIDE_81_EDX;
-		break;
-	case 0x80000007:
-		r->edx &= CPUID_80000007_EDX_INVARIANT_TSC;
-		r->eax = r->ebx = r->ecx = 0;
-		break;
-	}
-}
+#define LEAF(l) (1u << (l))
+#define HIDDEN_BASIC (LEAF(6) | LEAF(0xa) | LEAF(0x12) | LEAF(0x14) | \
+		      LEAF(0x15) | LEAF(0x16))
+#define FIXED_BASIC (LEAF(1) | LEAF(7) | LEAF(0xb) | LEAF(0xd) | LEAF(0x1f))
 
 /* OSXSAVE says what the guest's own CR4 says, not Lamina's: software
  * (glibc) runs XGETBV on its word, which raises #UD with CR4.OSXSAVE 0. */
@@ -97,31 +71,69 @@ static u32 guest_osxsave(struct vcpu *v)
 	return s.cr4 & CR4_OSXSAVE ? CPUID_1_ECX_OSXSAVE : 0;
 }
 
-/*
- * The host's CPUID, less what Lamina does not virtualise, plus a
- * hypervisor leaf; the APIC IDs are the vCPU's index in its VM (its
- * "topology" is its vCPUs).
- */
+/* The basic leaves Lamina changes; the APIC IDs are the vCPU's index in
+ * its VM (its "topology" is its vCPUs). */
+static void fix_basic(struct vcpu *v, struct cpuid_regs *r, u32 leaf,
+		      u32 subleaf)
+{
+	switch (leaf) {
+	case 1:
+		r->ebx = (r->ebx & 0x0000ffffu) | (v->id << 24) |
+			 ((v->vm->nr_vcpus & 0xff) << 16);
+		r->ecx = (r->ecx & ~(HIDE_1_ECX | CPUID_1_ECX_OSXSAVE)) |
+			 CPUID_1_ECX_HYPERVISOR | guest_osxsave(v);
+		r->edx &= ~HIDE_1_EDX;
+		break;
+	case 7:
+		r->ebx &= ~HIDE_7_EBX;
+		r->ecx &= ~HIDE_7_ECX;
+		break;
+	case 0xd:
+		if (subleaf == 1)
+			r->eax &= ~HIDE_D1_EAX;
+		break;
+	default: /* 0xb, 0x1f */
+		r->edx = v->id; /* x2APIC ID */
+	}
+}
+
+/* Extended and hypervisor leaves. */
+static void extended(u32 leaf, u32 subleaf, struct cpuid_regs *r)
+{
+	if (leaf == CPUID_HV_BASE) {
+		r->eax = CPUID_HV_BASE;
+		memcpy(&r->ebx, "Lami", 4);
+		memcpy(&r->ecx, "naHV", 4);
+		memcpy(&r->edx, "    ", 4);
+		return;
+	}
+	if ((leaf & 0xf0000000u) == CPUID_HV_BASE || leaf == 0x8000000a ||
+	    leaf == 0x8000001f)
+		return;
+	*r = cpuid(leaf, subleaf);
+	if (leaf == 0x80000001) {
+		r->ecx &= ~HIDE_81_ECX;
+		r->edx &= ~HIDE_81_EDX;
+	} else if (leaf == 0x80000007) {
+		r->edx &= CPUID_80000007_EDX_INVARIANT_TSC;
+		r->eax = r->ebx = r->ecx = 0;
+	}
+}
+
+/* The host's CPUID, less what Lamina does not virtualise, plus a
+ * hypervisor leaf. */
 void vcpu_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, u32 out[4])
 {
 	struct cpuid_regs r = { 0, 0, 0, 0 };
 
-	if (leaf == CPUID_HV_BASE) {
-		r.eax = CPUID_HV_BASE;
-		memcpy(&r.ebx, "Lami", 4);
-		memcpy(&r.ecx, "naHV", 4);
-		memcpy(&r.edx, "    ", 4);
-	} else if (!leaf_hidden(leaf) && (leaf & 0xf0000000u) != CPUID_HV_BASE) {
-		r = cpuid(leaf, subleaf);
+	if (leaf < 32) {
+		if (!(LEAF(leaf) & HIDDEN_BASIC))
+			r = cpuid(leaf, subleaf);
+		if (LEAF(leaf) & FIXED_BASIC)
+			fix_basic(v, &r, leaf, subleaf);
+	} else {
+		extended(leaf, subleaf, &r);
 	}
-	cpuid_mask(&r, leaf, subleaf);
-	if (leaf == 1) {
-		r.ebx = (r.ebx & 0x0000ffffu) | (v->id << 24) |
-			((v->vm->nr_vcpus & 0xff) << 16);
-		r.ecx = (r.ecx & ~CPUID_1_ECX_OSXSAVE) | guest_osxsave(v);
-	}
-	if (leaf == 0xb || leaf == 0x1f)
-		r.edx = v->id; /* x2APIC ID */
 	out[0] = r.eax;
 	out[1] = r.ebx;
 	out[2] = r.ecx;
