@@ -30,14 +30,14 @@
 #define HIDE_1_EDX ((1u << 7) | (1u << 12) | (1u << 14) | (1u << 21) | \
 		    (1u << 22) | (1u << 29) | (1u << 31))
 /*
- * leaf 7: TSC_ADJUST, SGX, INVPCID, RDT-M, RDT-A, PT (EBX); WAITPKG, RDPID,
- * SGX-LC (ECX). INVPCID (like XSAVES below) raises #UD in a VMX guest
- * unless a secondary control Lamina does not set allows it.
+ * leaf 7: TSC_ADJUST, SGX, INVPCID, RDT-M, RDT-A, PT (EBX); PKU, OSPKE,
+ * WAITPKG, RDPID, SGX-LC (ECX). INVPCID (like XSAVES below) raises #UD in
+ * a VMX guest unless a secondary control Lamina does not set allows it.
  */
 #define HIDE_7_EBX ((1u << 1) | (1u << 2) | (1u << 10) | (1u << 12) | \
 		    (1u << 15) | (1u << 25))
-#define HIDE_D1_EAX (1u << 3) /* leaf 0xd subleaf 1: XSAVES/XRSTORS */
 #define HIDE_7_ECX ((1u << 3) | (1u << 4) | (1u << 5) | (1u << 22) | (1u << 30))
+#define HIDE_D1_EAX (1u << 3) /* leaf 0xd subleaf 1: XSAVES/XRSTORS */
 #define CPUID_1_ECX_OSXSAVE (1u << 27)
 /* 0x80000001 ECX: SVM, IBS, SKINIT, WDT, the extra performance counters,
  * MONITORX; EDX: RDTSCP (Lamina keeps no TSC_AUX for guests). */

@@ -145,13 +145,13 @@ void vm_uart_irq_sync(struct vm *vm)
 	struct vioapic_msg msg;
 	bool send = false, level;
 
-	if (!vm->irqchip || d->uart_pin < 0)
+	if (!vm->irqchip || !d->uart_cfg)
 		return;
 	spin_lock(&d->lock);
 	level = vuart_irq_pending(&d->uart);
 	if (level != d->uart_line) {
 		d->uart_line = level;
-		send = line_locked(vm, (unsigned int)d->uart_pin, level, &msg);
+		send = line_locked(vm, d->uart_cfg->irq, level, &msg);
 	}
 	spin_unlock(&d->lock);
 	if (send)

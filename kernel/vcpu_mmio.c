@@ -27,13 +27,7 @@ bool vcpu_mmio_claims(struct vcpu *v, u64 gpa)
 /* Register @idx in the x86 encoding's order. */
 static u64 *gpr(struct vcpu_regs *r, int idx)
 {
-	u64 *const map[16] = {
-		&r->g.rax, &r->g.rcx, &r->g.rdx, &r->g.rbx, &r->rsp, &r->g.rbp,
-		&r->g.rsi, &r->g.rdi, &r->g.r8, &r->g.r9, &r->g.r10, &r->g.r11,
-		&r->g.r12, &r->g.r13, &r->g.r14, &r->g.r15,
-	};
-
-	return map[idx & 15];
+	return vcpu_gpr(&r->g, &r->rsp, (unsigned int)idx);
 }
 
 static u64 size_mask(unsigned int size)

@@ -58,18 +58,17 @@ void vm_devices_init(struct vm *vm)
 		    vm->ram_bytes);
 	d->line_len = 0;
 	d->io_unclaimed = 0;
-	/* The UART's line is the IOAPIC pin of its config's irq (ISA style). */
 	vioapic_reset(&d->ioapic, bits_set(vm->cpus));
 	vpit_init(&d->pit, tsc_khz * 1000, rdtsc());
 	vrtc_init(&d->rtc, VRTC_EPOCH_DEFAULT, tsc_khz * 1000, rdtsc());
-	d->uart_pin = -1;
+	d->uart_cfg = NULL;
 	d->uart_line = false;
-	for (u32 i = 0; i < vm->cfg->nr_devices; i++) {
+	for (u32 i = 0; i < vm->cfg->nr_devices && !d->uart_cfg; i++) {
 		const struct cfg_device *c =
 			cfg_device_at(vm->blob, vm->cfg->first_device + i);
 
-		if (c->kind == CFG_DEV_UART && d->uart_pin < 0)
-			d->uart_pin = (int)c->irq;
+		if (c->kind == CFG_DEV_UART)
+			d->uart_cfg = c;
 	}
 }
 

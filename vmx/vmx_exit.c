@@ -252,19 +252,6 @@ static enum exit_action vmx_handle_ept_violation(struct vcpu *v)
 			 (unsigned long long)vmread(VMCS_GUEST_RIP));
 }
 
-/* General register @idx of a CR access (x86 encoding order). */
-static u64 *cr_gpr(struct vcpu *v, unsigned int idx, u64 *rsp)
-{
-	u64 *const map[16] = {
-		&v->gprs.rax, &v->gprs.rcx, &v->gprs.rdx, &v->gprs.rbx, rsp,
-		&v->gprs.rbp, &v->gprs.rsi, &v->gprs.rdi, &v->gprs.r8,
-		&v->gprs.r9, &v->gprs.r10, &v->gprs.r11, &v->gprs.r12,
-		&v->gprs.r13, &v->gprs.r14, &v->gprs.r15,
-	};
-
-	return map[idx & 15];
-}
-
 /*
  * CR accesses that exit: MOV to CR0 or CR4 changing a bit Lamina owns
  * (CR0.NE, CR4.VMXE: the masks) and MOV to or from CR8 (the task
@@ -274,7 +261,7 @@ static enum exit_action vmx_handle_cr_access(struct vcpu *v)
 {
 	u64 q = vmread(VMCS_EXIT_QUALIFICATION), rsp = vmread(VMCS_GUEST_RSP);
 	unsigned int type = (q >> 4) & 3, cr = q & 15;
-	u64 *reg = cr_gpr(v, (q >> 8) & 15, &rsp);
+	u64 *reg = vcpu_gpr(&v->gprs, &rsp, (q >> 8) & 15);
 
 	v->exits[VEXIT_OTHER]++;
 	if (cr == 8 && type <= 1) {

@@ -149,6 +149,22 @@ static inline bool vcpu_has_requests(const struct vcpu *v)
 	return __atomic_load_n(&v->requests, __ATOMIC_ACQUIRE) != 0;
 }
 
+/*
+ * General register @idx in the x86 encoding's order (0 RAX, 1 RCX, 2 RDX,
+ * 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15), for emulation that
+ * decodes instructions; RSP lives apart from @g.
+ */
+static inline u64 *vcpu_gpr(struct guest_gprs *g, u64 *rsp, unsigned int idx)
+{
+	u64 *const map[16] = {
+		&g->rax, &g->rcx, &g->rdx, &g->rbx, rsp, &g->rbp, &g->rsi,
+		&g->rdi, &g->r8, &g->r9, &g->r10, &g->r11, &g->r12, &g->r13,
+		&g->r14, &g->r15,
+	};
+
+	return map[idx & 15];
+}
+
 /* Exception vectors the shared layer injects. */
 #define VEC_UD 6
 #define VEC_DF 8

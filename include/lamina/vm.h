@@ -41,7 +41,8 @@ struct vm_devices {
 	struct vioapic ioapic;   /* with vm->irqchip: the PC's chips too */
 	struct vpit pit;         /* ports 0x40-0x43 and 0x61 (no IRQ 0) */
 	struct vrtc rtc;         /* ports 0x70-0x71 (no IRQ 8) */
-	int uart_pin;            /* the UART's IOAPIC pin, or -1 */
+	const struct cfg_device *uart_cfg; /* its first UART (its IOAPIC pin is
+					    * the irq; the DSDT's COM1), or NULL */
 	bool uart_line;          /* its IRQ line as last told to the IOAPIC */
 };
 

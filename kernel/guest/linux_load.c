@@ -98,22 +98,9 @@ static u64 place_high(const struct load_ctx *c, u64 size, u64 floor, u64 limit)
 	return 0;
 }
 
-/* The VM's first UART, which the DSDT describes as COM1. */
-static const struct cfg_device *vm_uart(const struct vm *vm)
-{
-	for (u32 i = 0; i < vm->cfg->nr_devices; i++) {
-		const struct cfg_device *d =
-			cfg_device_at(vm->blob, vm->cfg->first_device + i);
-
-		if (d->kind == CFG_DEV_UART)
-			return d;
-	}
-	return NULL;
-}
-
 static int write_acpi(struct load_ctx *c)
 {
-	const struct cfg_device *uart = vm_uart(c->vm);
+	const struct cfg_device *uart = c->vm->dev.uart_cfg; /* COM1 */
 	const struct acpi_build_cfg a = {
 		.nr_cpus = bits_set(c->vm->cpus),
 		.lapic_base = VLAPIC_BASE_DEFAULT,

@@ -231,6 +231,7 @@ static int apic_top(const u32 *reg)
 static void stats_irqchip(struct mon_ctx *ctx, struct vm *vm)
 {
 	const struct vioapic *io = &vm->dev.ioapic;
+	const struct cfg_device *uart = vm->dev.uart_cfg;
 
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		const struct vlapic *l = &vm->vcpus[i]->lapic;
@@ -241,10 +242,9 @@ static void stats_irqchip(struct mon_ctx *ctx, struct vm *vm)
 			   (unsigned long long)l->timer_fired,
 			   READ_ONCE(vm->vcpus[i]->wait_sipi) ? ", waits for SIPI" : "");
 	}
-	if (vm->dev.uart_pin >= 0 && vm->dev.uart_pin < VIOAPIC_PINS)
-		mon_printf(ctx, "  ioapic     uart pin %d: entry 0x%llx, line %s; %llu delivered\r\n",
-			   vm->dev.uart_pin,
-			   (unsigned long long)io->rte[vm->dev.uart_pin],
+	if (uart && uart->irq < VIOAPIC_PINS)
+		mon_printf(ctx, "  ioapic     uart pin %u: entry 0x%llx, line %s; %llu delivered\r\n",
+			   uart->irq, (unsigned long long)io->rte[uart->irq],
 			   vm->dev.uart_line ? "high" : "low",
 			   (unsigned long long)io->delivered);
 	mon_printf(ctx, "  ipis       %llu delivered, %llu named no vCPU of the VM, %llu dropped\r\n",
