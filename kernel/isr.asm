@@ -63,6 +63,26 @@ isr_common:
 	add rsp, 16		; vector and error code
 	iretq
 
+; nmi_unblock(): an IRETQ to the next instruction, on the current stack
+; and segments, with interrupts still off. A VM exit caused by an NMI
+; leaves NMIs blocked as if one had been delivered (SDM 27.1), and only
+; an IRET unblocks them: without one, a later NMI (vcpu_kick's) would
+; wait until some interrupt handler happens to return, which on a CPU
+; idling in HLT with interrupts off to the guest may be never.
+global nmi_unblock
+nmi_unblock:
+	mov rax, rsp		; as it was at entry: the return address on top
+	mov ecx, ss
+	push rcx
+	push rax
+	pushfq
+	mov ecx, cs
+	push rcx
+	lea rax, [rel .done]
+	push rax
+	iretq
+.done:	ret
+
 section .rodata
 global isr_table
 isr_table:

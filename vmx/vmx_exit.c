@@ -107,6 +107,7 @@ static enum exit_action vmx_handle_exception_nmi(struct vcpu *v)
 	/* NMI exiting consumed an NMI meant for Lamina: a stop request, or
 	 * a kick whose request the run loop takes next. */
 	if (((info >> 8) & 7) == INTR_TYPE_NMI_SHIFTED) {
+		nmi_unblock();
 		if (smp_stop_requested())
 			smp_stopped_here(hv_emergency_disable());
 		reinject();

@@ -75,6 +75,8 @@ void smp_init(void);
 /* NMI every other CPU into a halt (panic, reboot). */
 void smp_stop_others(void);
 bool smp_stop_requested(void);
+/* isr.asm: unblock NMIs (an IRET) after a VM exit an NMI caused. */
+void nmi_unblock(void);
 /* The stop NMI's end on each CPU: record, then halt for good. */
 void __noreturn smp_stopped_here(bool virt_off);
 /* Wait for the other online CPUs to stop; how many did, and how many of
