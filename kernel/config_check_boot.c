@@ -118,8 +118,9 @@ void cfgc_check_multiboot(struct checker *c, const char *label,
 		check_initrd(c, label, initrd, &mi, r, r_end);
 }
 
-/* Bytes Lamina may append to a Linux command line (" tsc_early_khz=N"). */
-#define LINUX_CMDLINE_EXTRA 32
+/* Bytes Lamina may append to a Linux command line
+ * (" pci=off tsc_early_khz=N", kernel/guest/linux_load.c). */
+#define LINUX_CMDLINE_EXTRA 40
 #define APIC_PAGES_START 0xfec00000ull /* the IOAPIC page ... */
 #define APIC_PAGES_END 0xfee01000ull   /* ... to the local APIC's */
 

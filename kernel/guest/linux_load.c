@@ -124,8 +124,23 @@ static int write_acpi(struct load_ctx *c)
 	return 0;
 }
 
-/* The command line, with the TSC rate added unless the config gave one:
- * without it Linux hangs calibrating with no PIT (PLATFORM.md). */
+/* Does the command line have option @opt ("name=") as a word of its own? */
+static bool has_option(const char *cmdline, const char *opt)
+{
+	for (const char *p = cmdline; (p = strstr(p, opt)); p++)
+		if (p == cmdline || p[-1] == ' ')
+			return true;
+	return false;
+}
+
+/*
+ * The command line, with what Lamina knows added unless the config gave
+ * its own: the TSC rate (without it Linux hangs calibrating with no PIT,
+ * PLATFORM.md), and pci=off, as a Lamina VM has no PCI: each of the
+ * probe's config-space accesses is an exit to ports where nothing
+ * answers, 33,000 of them for Debian's kernel on an AMD family-15 CPU
+ * (the GART aperture search walks all 256 buses, twice).
+ */
 static int write_cmdline(struct load_ctx *c)
 {
 	const char *cfg = cfg_str(c->vm->blob, c->vm->cfg->cmdline);
@@ -133,10 +148,13 @@ static int write_cmdline(struct load_ctx *c)
 
 	if (!cfg)
 		cfg = "";
-	n = strstr(cfg, "tsc_early_khz=") ?
-	    (size_t)snprintf(c->cmdline, max, "%s", cfg) :
-	    (size_t)snprintf(c->cmdline, max, "%s%stsc_early_khz=%llu", cfg,
-			     *cfg ? " " : "", (unsigned long long)tsc_khz);
+	n = (size_t)snprintf(c->cmdline, max, "%s", cfg);
+	if (n < max && !has_option(cfg, "pci="))
+		n += (size_t)snprintf(c->cmdline + n, max - n, "%spci=off",
+				      n ? " " : "");
+	if (n < max && !has_option(cfg, "tsc_early_khz="))
+		n += (size_t)snprintf(c->cmdline + n, max - n, "%stsc_early_khz=%llu",
+				      n ? " " : "", (unsigned long long)tsc_khz);
 	if (n >= max)
 		return refuse(c, -HV_EINVAL, "linux: the command line is %zu bytes, the kernel takes %zu",
 			      n, max - 1);

@@ -103,6 +103,8 @@ def check_linux_vm(con, vcpus, marker_timeout):
     con.expect(SHELL_PROMPT, 60)
     shell(con, "uname -r", line_re(release))
     shell(con, "grep -c processor /proc/cpuinfo", line_re(str(vcpus)))
+    # What Lamina appends: no PCI to probe, and its TSC rate.
+    shell(con, "cat /proc/cmdline", r"\bpci=off tsc_early_khz=\d+\r*\n")
 
     # INIT through the guest's own local APIC at APIC IDs that are no
     # vCPU of its VM: pCPU 3's (where 'side' runs) and 7. Nothing outside
