@@ -183,6 +183,26 @@ void vcpu_leave_last(struct vcpu *v)
 	__atomic_sub_fetch(&v->vm->vcpus_running, 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * One run that ends by @max_us at the latest (0: no limit of the caller's)
+ * or when the guest's own local APIC timer is due, whichever is first:
+ * the vendor's own timer where it has one, else the local APIC timer, whose
+ * interrupt exits the guest and calls vcpu_slice_expired().
+ */
+enum exit_action vcpu_run_timed(struct vcpu *v, u32 max_us)
+{
+	u32 us = vcpu_timer_us(v, max_us);
+	bool own = us && hv_ops->set_slice && hv_ops->set_slice(v, us);
+	enum exit_action a;
+
+	if (us && !own)
+		lapic_timer_oneshot(VEC_SLICE, us);
+	a = hv_ops->vcpu_run(v);
+	if (us && !own)
+		lapic_timer_stop();
+	return a;
+}
+
 static enum exit_action run_untimed(struct vcpu *v)
 {
 	return vcpu_run_timed(v, 0);

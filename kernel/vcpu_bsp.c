@@ -8,9 +8,7 @@
  */
 #define pr_fmt(fmt) "vm: " fmt
 
-#include <lamina/hv.h>
 #include <lamina/kernel.h>
-#include <lamina/lapic.h>
 #include <lamina/vm.h>
 
 #define SLICE_US 2000
@@ -20,26 +18,6 @@ static struct vcpu *bsp_vcpu;
 void vcpu_bsp_take(struct vcpu *v)
 {
 	WRITE_ONCE(bsp_vcpu, v);
-}
-
-/*
- * One run that ends by @max_us at the latest (0: no limit of the caller's)
- * or when the guest's own local APIC timer is due, whichever is first:
- * the vendor's own timer where it has one, else the local APIC timer, whose
- * interrupt exits the guest and calls vcpu_slice_expired().
- */
-enum exit_action vcpu_run_timed(struct vcpu *v, u32 max_us)
-{
-	u32 us = vcpu_timer_us(v, max_us);
-	bool own = us && hv_ops->set_slice && hv_ops->set_slice(v, us);
-	enum exit_action a;
-
-	if (us && !own)
-		lapic_timer_oneshot(VEC_SLICE, us);
-	a = hv_ops->vcpu_run(v);
-	if (us && !own)
-		lapic_timer_stop();
-	return a;
 }
 
 /* One slice: vcpu_step's run, with the timer that ends it. */

@@ -310,7 +310,7 @@ int vcpu_fetch_insn(struct vcpu *v, const struct gw_mode *m, u32 access,
 enum exit_action vcpu_gva_fault(struct vcpu *v, const char *what,
 				const struct gva_fault *f);
 /* Run once with a timer that ends it after at most @max_us (0: only the
- * guest's own timer), kernel/vcpu_bsp.c. */
+ * guest's own timer), kernel/vcpu.c. */
 enum exit_action vcpu_run_timed(struct vcpu *v, u32 max_us);
 
 #endif
