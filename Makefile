@@ -190,15 +190,19 @@ $(BUILD)/bench/stage2_build: bench/stage2_build.c mm/stage2.c include/lamina/sta
 	@mkdir -p $(dir $@)
 	$(HOSTCC) -std=gnu11 -O2 -Wall -Wextra -Iinclude bench/stage2_build.c mm/stage2.c -o $@
 
-bench: deps $(BUILD)/lamina.iso $(GUESTS) $(BUILD)/bench/memslot_lookup $(BUILD)/bench/stage2_build \
-		linux-guest
-	$(BUILD)/bench/stage2_build | tee $(BUILD)/bench/stage2_build.txt
-	$(BUILD)/bench/memslot_lookup | tee $(BUILD)/bench/memslot_lookup.txt
+# Every program saves build/bench/NAME.{json,txt}; report.py gathers them
+# into build/bench/report.{txt,json} and the exit-cost plot, and copies
+# both to docs/perf/ (bench/README.md).
+bench: deps $(BUILD)/lamina.iso $(BUILD)/lamina-ctl $(GUESTS) $(BUILD)/bench/memslot_lookup \
+		$(BUILD)/bench/stage2_build linux-guest
+	$(PYTHON) bench/host_micro.py
 	$(PYTHON) bench/exit_cost.py
 	$(PYTHON) bench/guest_runs.py && $(PYTHON) bench/vm_footprint.py
 	$(PYTHON) bench/lifecycle.py $(LIFECYCLE_ARGS)
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
+	$(PYTHON) bench/monitor_rtt.py
 	$(PYTHON) bench/linux_boot.py && $(PYTHON) bench/linux_boot.py --pvh
+	$(PYTHON) bench/report.py --copy-docs
 
 clean:
 	rm -rf $(BUILD)

@@ -19,12 +19,17 @@ twice and says whether any count moved.
                         (default: qemu-bios bochs-vmx)
 
 Needs a built tree (`make`); each boot makes its image as the tests do.
-Writes build/bench/guest_runs.json and build/bench/guest_runs.txt.
+Writes build/bench/guest_runs.json and build/bench/guest_runs.txt; the
+JSON's "figures" (bench/benchlib.py), per setup the row ran on, exact:
+
+    guest.<row>.exits.<kind>      the kinds that are not 0
+    guest.<row>.exits.total
+    guest.<row>.console_bytes
+    guest.smp.other.*             the second VM of the smp row
 """
 
 import argparse
 import dataclasses
-import json
 import os
 import re
 import sys
@@ -34,9 +39,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, os.path.join(REPO, "tools"))
+sys.path.insert(0, HERE)
 # conftest puts tools/ on sys.path and gives booted(); the test modules
 # hold the guest tables, so this list follows theirs.
 from conftest import booted  # noqa: E402
+import benchlib  # noqa: E402
 import emu  # noqa: E402
 import test_guests  # noqa: E402
 import test_guest_devices  # noqa: E402
@@ -121,8 +128,33 @@ def one_run(run, setup, i):
     return res
 
 
+def run_figures(run, setup, boots):
+    """Exact figures of one row from all its boots (a VM that failed in a
+    boot adds no value from that boot)."""
+    figs = []
+    for vm in run.vms:
+        prefix = f"guest.{run.key}" + (f".{vm}" if vm != run.vms[0] else "")
+        ok = [b[vm] for b in boots if "error" not in b[vm]]
+        if not ok:
+            continue
+        for k in KINDS:
+            vals = [r["exits"][k] or 0 for r in ok]
+            if any(vals):
+                figs.append(benchlib.figure(f"{prefix}.exits.{k}", vals,
+                                            "exits", setup, exact=True))
+        figs.append(benchlib.figure(f"{prefix}.exits.total",
+                                    [r["total"] for r in ok], "exits",
+                                    setup, exact=True))
+        vals = [r["console"] for r in ok if r["console"] is not None]
+        if vals:
+            figs.append(benchlib.figure(f"{prefix}.console_bytes", vals,
+                                        "bytes", setup, exact=True))
+    return figs
+
+
 def measure(setups, runs, nruns):
-    results = {}
+    """{setup: {row: entry}} and the figures."""
+    results, figures = {}, []
     for setup in setups:
         cpus = emu.SETUPS[setup].cpus
         results[setup] = {}
@@ -154,9 +186,10 @@ def measure(setups, runs, nruns):
                 if not entry["identical_in_all_runs"]:
                     entry["all_runs"] = boots
             results[setup][run.key] = entry
+            figures += run_figures(run, use, boots)
             print(f"  {setup} {run.key}: {entry['boot_seconds']} s",
                   file=sys.stderr, flush=True)
-    return results
+    return results, figures
 
 
 def run_cpus(setup):
@@ -230,13 +263,10 @@ def main():
         want = args.guests.split(",")
         runs = [r for r in runs if r.key in want]
     os.makedirs(OUT, exist_ok=True)
-    results = measure(args.setups, runs, args.runs)
-    with open(os.path.join(OUT, "guest_runs.json"), "w") as f:
-        json.dump({"kinds": KINDS, "runs": args.runs, "setups": results},
-                  f, indent=2)
+    results, figures = measure(args.setups, runs, args.runs)
     text = render(results, args.runs)
-    with open(os.path.join(OUT, "guest_runs.txt"), "w") as f:
-        f.write(text)
+    benchlib.save("guest_runs", figures, text, kinds=KINDS, runs=args.runs,
+                  setups=results)
     print(text, end="")
 
 

@@ -18,11 +18,17 @@ echo guest, which polls its UART without pause) and:
     bench/lifecycle.py [--cycles N] [--pauses N] [SETUP ...]
     (default: 10000 cycles, 200 pauses, qemu-bios)
 
-Writes build/bench/lifecycle.json and build/bench/lifecycle.txt.
+Writes build/bench/lifecycle.json and build/bench/lifecycle.txt; the
+JSON keeps each setup's result under "results" and has "figures"
+(bench/benchlib.py), per setup:
+
+    lifecycle.leak_bytes   free memory lost over all the cycles: exact
+    lifecycle.cycle_ms     wall ms per destroy/create cycle, one value per
+                           batch of 25 cycles: median and spread
+    lifecycle.pause_us     each `pause`'s own time: median and spread
 """
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -33,9 +39,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, os.path.join(REPO, "tools"))
+sys.path.insert(0, HERE)
 from conftest import booted  # noqa: E402
+import benchlib  # noqa: E402
 
-OUT = os.path.join(REPO, "build", "bench")
 CFG = os.path.join(REPO, "tests", "configs", "guest-echo32.yaml")
 BATCH = 25
 
@@ -49,16 +56,20 @@ def free_kib(con):
 
 
 def cycles(con, n):
-    """n destroy/create pairs, typed BATCH at a time; every reply checked."""
-    done = 0
+    """n destroy/create pairs, typed BATCH at a time; every reply checked.
+    The wall ms per cycle of each batch."""
+    done, per_batch = 0, []
     while done < n:
         k = min(BATCH, n - done)
+        t0 = time.monotonic()
         con.type("destroy echo\rcreate echo\r" * k)
         for _ in range(k):
             con.expect(r"vm 'echo' destroyed\r\n", 60)
             con.expect(r"vm 'echo' created \(id \d+\)\r\n", 60)
+        per_batch.append((time.monotonic() - t0) * 1000 / k)
         done += k
     con.prompt()
+    return per_batch
 
 
 def pauses(con, n):
@@ -76,7 +87,7 @@ def run(setup, n_cycles, n_pauses):
         con.require(full=True)
         before = free_kib(con)
         t0 = time.monotonic()
-        cycles(con, n_cycles)
+        batch_ms = cycles(con, n_cycles)
         wall = time.monotonic() - t0
         after = free_kib(con)
         us = pauses(con, n_pauses)
@@ -85,7 +96,25 @@ def run(setup, n_cycles, n_pauses):
             "ms_per_cycle_wall": wall * 1000 / n_cycles,
             "pauses": n_pauses,
             "pause_us_median": statistics.median(us),
-            "pause_us_max": max(us), "pause_us_min": min(us)}
+            "pause_us_max": max(us), "pause_us_min": min(us),
+            "batch_ms_per_cycle": [round(x, 3) for x in batch_ms],
+            "pause_us": us}
+
+
+def figures(r):
+    setup = r["setup"]
+    return [
+        benchlib.figure("lifecycle.leak_bytes", [r["leak_bytes"]], "bytes",
+                        setup, exact=True,
+                        note=f"over {r['cycles']} destroy/create cycles; "
+                             "goal 0"),
+        benchlib.figure("lifecycle.cycle_ms", r["batch_ms_per_cycle"], "ms",
+                        setup, note=f"host wall time, serial line included; "
+                        f"one value per batch of {BATCH}"),
+        benchlib.figure("lifecycle.pause_us", r["pause_us"], "us", setup,
+                        note="Lamina's own clock, request to every vCPU "
+                             "out; goal < 10000 us"),
+    ]
 
 
 def main():
@@ -102,11 +131,8 @@ def main():
                      f"{r['ms_per_cycle_wall']:>8.2f}                       "
                      f"{r['pauses']:>6}  {r['pause_us_median']:.0f} / "
                      f"{r['pause_us_min']} / {r['pause_us_max']}")
-    os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, "lifecycle.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    with open(os.path.join(OUT, "lifecycle.txt"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    benchlib.save("lifecycle", [f for r in results for f in figures(r)],
+                  "\n".join(lines), results=results)
     print("\n".join(lines))
 
 

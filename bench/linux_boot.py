@@ -35,12 +35,25 @@ serial logs in build/test-logs/bench-linux-boot-*/ (Lamina, one per boot)
 and build/test-logs/bench-linux-boot-direct/ (direct). Times are emulated
 boots on a shared host: compare only figures taken on the same machine,
 and read the spread.
+
+The JSON's "figures" (bench/benchlib.py; P is the file's name with _ for
+-, e.g. linux_boot, linux_boot_pvh, linux_boot_smp2):
+
+    P.lamina.first_to_marker_s      qemu-linux (Lamina, SVM+NPT)
+    P.direct.first_to_marker_s      setup "qemu-tcg-direct" (no Lamina)
+    overhead.P                      Lamina / direct, "ratio": one value per
+                                    pair of runs (the text's ratio is of
+                                    the medians)
+    P.lamina.start_to_marker_s      from `start tux`
+    P.direct.start_to_marker_s      from QEMU's start (SeaBIOS included)
+    P.lamina.log_clock_first_to_marker_s   Lamina's own clock
+    P.exits.<kind>, P.exits.total   exits to the marker (and `stats`),
+                                    the kinds that are not 0
 """
 
 import argparse
 import builtins
 import contextlib
-import json
 import os
 import re
 import statistics
@@ -53,6 +66,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, os.path.join(REPO, "tools"))
 sys.path.insert(0, HERE)
 from conftest import ELF, booted  # noqa: E402  (puts tools/ on sys.path)
+import benchlib  # noqa: E402
 import emu  # noqa: E402
 import linux_direct  # noqa: E402
 
@@ -66,6 +80,7 @@ CONFIGS = {(n, pvh): os.path.join(HERE, "configs", f"linux-boot-{n}"
            for n in (1, 2) for pvh in (False, True)}
 PVH = False  # --pvh
 SETUP = "qemu-linux"
+DIRECT_SETUP = "qemu-tcg-direct"  # a figure's setup: not one of emu.py's
 VM = "tux"
 KINDS = ("cpuid", "io", "hlt", "msr", "npf", "hypercall", "shutdown",
          "other")
@@ -339,6 +354,48 @@ def collect(lam, direct, smp, nruns, load_before):
     return res
 
 
+def figures(res, prefix):
+    """The figures of one run of this program (benchlib.figure)."""
+    ok_l = [r for r in res["lamina"]["runs"] if "error" not in r]
+    ok_d = [r for r in res["direct"]["runs"] if "error" not in r]
+    figs = []
+
+    def add(name, runs, key, setup, unit="s", note=None):
+        vals = [r[key] for r in runs if r.get(key) is not None]
+        if vals:
+            figs.append(benchlib.figure(
+                name, vals, unit, setup, note=note,
+                backing_="emulated" if setup == DIRECT_SETUP else None))
+    add(f"{prefix}.lamina.first_to_marker_s", ok_l, "first_to_marker_s",
+        SETUP, note="host time, 'Linux version' line to the marker")
+    add(f"{prefix}.direct.first_to_marker_s", ok_d, "first_to_marker_s",
+        DIRECT_SETUP, note="the same kernel straight in QEMU TCG")
+    pairs = [rl["first_to_marker_s"] / rd["first_to_marker_s"]
+             for rl, rd in zip(res["lamina"]["runs"], res["direct"]["runs"])
+             if "error" not in rl and "error" not in rd
+             and rd["first_to_marker_s"]]
+    if pairs:
+        figs.append(benchlib.figure(
+            f"overhead.{prefix}", [round(x, 3) for x in pairs], "ratio",
+            SETUP, note="Lamina / direct, first line to marker, per pair "
+            f"of runs; ratio of the medians {res['ratio_lamina_over_direct']}"))
+    add(f"{prefix}.lamina.start_to_marker_s", ok_l, "start_to_marker_s",
+        SETUP, note="from `start tux`")
+    add(f"{prefix}.direct.start_to_marker_s", ok_d, "qemu_start_to_marker_s",
+        DIRECT_SETUP, note="from QEMU's start, SeaBIOS included")
+    add(f"{prefix}.lamina.log_clock_first_to_marker_s", ok_l,
+        "lamina_clock_first_to_marker_s", SETUP, note="Lamina's own clock")
+    for k in KINDS + ("total",):
+        vals = [r["stats"]["total"] if k == "total"
+                else r["stats"]["exits"][k] or 0 for r in ok_l]
+        if any(vals):
+            figs.append(benchlib.figure(
+                f"{prefix}.exits.{k}", vals, "exits", SETUP,
+                note="to the marker (`stats tux` about 0.2 s later)"
+                if k == "total" else None))
+    return figs
+
+
 def render(res):
     smp, lam, dr = res["smp"], res["lamina"], res["direct"]
     lines = [
@@ -452,14 +509,10 @@ def main():
               f"(QEMU start -> marker {d['qemu_start_to_marker_s']:.2f} s)"),
               flush=True)
     res = collect(lam, direct, args.smp, args.runs, load_before)
-    base = os.path.join(OUT, "linux_boot" +
-                        (f"-smp{args.smp}" if args.smp != 1 else "") +
-                        ("-pvh" if args.pvh else ""))
-    with open(base + ".json", "w") as f:
-        json.dump(res, f, indent=2)
+    bench = ("linux_boot" + (f"-smp{args.smp}" if args.smp != 1 else "") +
+             ("-pvh" if args.pvh else ""))
     text = render(res)
-    with open(base + ".txt", "w") as f:
-        f.write(text)
+    benchlib.save(bench, figures(res, bench.replace("-", "_")), text, **res)
     print(text, end="")
     failed = any("error" in r for r in lam + direct)
     return 1 if failed or not res["same_cmdline"] else 0

@@ -10,13 +10,14 @@ Each run then checks the shell answers and powers off through busybox
     bench/linux_direct.py [--runs N] [--smp N] [--append WORDS]
     (default: 3 runs, 1 CPU)
 
-Writes build/bench/linux_direct.json; the serial log of each run stays in
-build/test-logs/bench-linux-direct/. TCG on a shared host is noisy: the
-spread says how much.
+Writes build/bench/linux_direct.{json,txt}, with "figures"
+(bench/benchlib.py): linux_direct.start_to_marker_s and
+linux_direct.poweroff_s (setup "qemu-tcg-direct", emulated); the serial log
+of each run stays in build/test-logs/bench-linux-direct/. TCG on a shared
+host is noisy: the spread says how much.
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -24,13 +25,18 @@ import time
 
 import pexpect
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import benchlib  # noqa: E402
+
+REPO = os.path.dirname(HERE)
 LINUX = os.path.join(REPO, "build", "linux")
 BZIMAGE = os.path.join(LINUX, "bzImage")
 INITRD = os.path.join(LINUX, "initramfs.cpio.gz")
 OUT = os.path.join(REPO, "build", "bench")
 LOGS = os.path.join(REPO, "build", "test-logs", "bench-linux-direct")
 MARKER = r"LAMINA-LINUX-READY (\S+) cpus=(\d+)"
+SETUP = "qemu-tcg-direct"  # a figure's setup: not one of tools/emu.py's
 PROMPT = "lamina-guest# "  # tools/linux-guest/mkinitramfs.py
 BOOT_TIMEOUT = 300  # TCG on a loaded host; a normal boot takes seconds
 SHELL_TIMEOUT = 30
@@ -99,12 +105,21 @@ def main():
               "cmdline": " ".join(qemu_argv(args.smp, append)[-1:]),
               "runs": runs, "median_s": statistics.median(boots),
               "min_s": min(boots), "max_s": max(boots)}
-    with open(os.path.join(OUT, "linux_direct.json"), "w") as f:
-        json.dump(result, f, indent=2)
-    print(f"Linux {result['kernel']}, {args.smp} CPU(s), QEMU TCG, no "
-          f"hypervisor: marker after {result['median_s']:.2f} s median "
-          f"(min {result['min_s']:.2f}, max {result['max_s']:.2f}, "
-          f"{args.runs} runs)")
+    text = (f"Linux {result['kernel']}, {args.smp} CPU(s), QEMU TCG, no "
+            f"hypervisor: marker after {result['median_s']:.2f} s median "
+            f"(min {result['min_s']:.2f}, max {result['max_s']:.2f}, "
+            f"{args.runs} runs)")
+    figures = [
+        benchlib.figure("linux_direct.start_to_marker_s", boots, "s", SETUP,
+                        backing_="emulated",
+                        note=f"QEMU TCG, {args.smp} CPU(s), SeaBIOS "
+                             "included"),
+        benchlib.figure("linux_direct.poweroff_s",
+                        [r["poweroff_s"] for r in runs], "s", SETUP,
+                        backing_="emulated"),
+    ]
+    benchlib.save("linux_direct", figures, text, **result)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -4,16 +4,31 @@ part of it that virtualisation takes per CPU), the time from GRUB's
 hand-off to the prompt by Lamina's own clock, and each hv_init() step.
 
     make bench                     # or: bench/run.py [--runs N] [SETUP ...]
+                                   #     [--config YAML]
 
-Writes build/bench/report.txt and build/bench/report.json. Each timed
-figure is the median of several boots with its minimum and maximum: under
+Boots build/bench/boot.iso, made here from build/lamina-stripped.elf and
+tests/configs/boot-default.yaml (the tests' two small VMs, created at
+boot, not started; --config another): build/lamina.iso holds the demo,
+whose 512 MiB Linux VM does not fit a 256 MiB setup.
+
+Writes build/bench/boot.txt and build/bench/boot.json (bench "boot";
+bench/report.py gathers it into build/bench/report.*). Each timed figure
+is the median of several boots with its minimum and maximum: under
 emulation a boot's time depends on the host, so compare figures taken on
-the same machine only.
+the same machine only. Figures (benchlib.py), per setup:
+
+    image.file_bytes, image.loaded_bytes     the stripped ELF, and its
+                                             text + data + bss (no setup)
+    boot.handoff_to_prompt_ms                GRUB's hand-off to the prompt
+    boot.done_at.<step>_ms                   time, mm, paging, smp: when
+                                             each boot step was done
+    boot.hv_init_us, boot.hv_step.<step>_us  hv_init() and each of its steps
+    mem.lamina_at_prompt_kib                 Lamina's memory at the prompt
+    mem.virt_per_cpu_kib                     virtualisation's, per CPU
 """
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import re
@@ -22,11 +37,10 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(REPO, "tools"))
-import emu  # noqa: E402
+sys.path.insert(0, HERE)
+import benchlib  # noqa: E402
+from benchlib import OUT, REPO, emu  # noqa: E402
 
-OUT = os.path.join(REPO, "build", "bench")
 ELF = os.path.join(REPO, "build", "lamina-stripped.elf")
 # Log lines whose timestamps mark the end of each boot step.
 STEPS = {
@@ -37,6 +51,16 @@ STEPS = {
 }
 HV_STEP_RE = r"hv: step \d/\d '(\w+)' done in (\d+) us"
 HV_TOTAL_RE = r"hv: virtualisation on \(.*\) in (\d+) us"
+HV_OFF_RE = r"hv: virtualisation off: ([^\r\n]*)"
+CONFIG = os.path.join(REPO, "tests", "configs", "boot-default.yaml")
+ISO = os.path.join(OUT, "boot.iso")
+
+
+def make_image(config):
+    os.makedirs(OUT, exist_ok=True)
+    subprocess.run([os.path.join(REPO, "tools", "mkiso.sh"), ISO, ELF, "",
+                    config], check=True)
+    return ISO
 
 
 def image_size():
@@ -48,8 +72,8 @@ def image_size():
             "bss": bss}
 
 
-def one_boot(setup, logdir):
-    m = emu.start(setup, logdir=logdir)
+def one_boot(setup, iso, logdir):
+    m = emu.start(setup, iso, logdir=logdir)
     try:
         m.expect(r"ready in (\d+) us", timeout=emu.SETUPS[setup].boot_timeout)
         ready_us = int(m.child.match.group(1))
@@ -74,8 +98,10 @@ def one_boot(setup, logdir):
     if total:
         steps["hv_init"] = int(total.group(1))
     cpus = emu.SETUPS[setup].cpus
+    off = re.search(HV_OFF_RE, log)
     return {"ready_us": ready_us, "lamina_kib": lamina_kib,
-            "virt_kib_per_cpu": virt_kib / cpus, "steps_us": steps}
+            "virt_kib_per_cpu": virt_kib / cpus, "steps_us": steps,
+            "hv_off": off.group(1).strip() if off else None}
 
 
 def summary(values):
@@ -103,6 +129,9 @@ def host_cpu():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--config", default=CONFIG,
+                    help="the YAML config booted (default "
+                    f"{os.path.relpath(CONFIG, REPO)})")
     ap.add_argument("setups", nargs="*",
                     default=["qemu-bios", "qemu-uefi", "bochs-vmx",
                              "bochs-svm"])
@@ -113,10 +142,24 @@ def main():
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "commit": git_rev(), "host_cpu": host_cpu(),
         "host_cores": os.cpu_count(), "kvm": kvm_ok, "kvm_why": kvm_why,
-        "image": image_size(), "setups": {},
+        "image": image_size(),
+        "config": os.path.relpath(os.path.abspath(args.config), REPO),
+        "setups": {},
     }
+    img = report["image"]
+    figures = [
+        benchlib.figure("image.file_bytes", [img["file_bytes"]], "bytes",
+                        exact=True, note="build/lamina-stripped.elf"),
+        benchlib.figure("image.loaded_bytes",
+                        [img["text"] + img["data"] + img["bss"]], "bytes",
+                        exact=True, note="text + data + bss"),
+    ]
     for setup in args.setups:
-        boots = [one_boot(setup, os.path.join(OUT, f"{setup}-{i}"))
+        if setup not in emu.SETUPS:
+            ap.error(f"unknown setup {setup!r}: {', '.join(emu.SETUPS)}")
+    iso = make_image(args.config)
+    for setup in args.setups:
+        boots = [one_boot(setup, iso, os.path.join(OUT, f"{setup}-{i}"))
                  for i in range(args.runs)]
         res = {"what": emu.SETUPS[setup].what,
                "ready_us": summary([b["ready_us"] for b in boots]),
@@ -125,14 +168,40 @@ def main():
                                             for b in boots]),
                "steps_us": {s: summary([b["steps_us"][s] for b in boots
                                         if s in b["steps_us"]])
-                            for s in boots[0]["steps_us"]}}
+                            for s in boots[0]["steps_us"]},
+               "hv_off": sorted({b["hv_off"] for b in boots
+                                 if b["hv_off"]})}
         report["setups"][setup] = res
-    with open(os.path.join(OUT, "report.json"), "w") as f:
-        json.dump(report, f, indent=2)
+        figures += setup_figures(setup, boots)
     text = render(report)
-    with open(os.path.join(OUT, "report.txt"), "w") as f:
-        f.write(text)
+    benchlib.save("boot", figures, text, **report)
     print(text, end="")
+
+
+def setup_figures(setup, boots):
+    """One setup's boots as figures (benchlib.figure)."""
+    def fig(name, vals, unit, exact=False):
+        return benchlib.figure(name, vals, unit, setup, exact=exact)
+    figs = [fig("boot.handoff_to_prompt_ms",
+                [b["ready_us"] / 1000 for b in boots], "ms")]
+    for step in boots[0]["steps_us"]:
+        vals = [b["steps_us"][step] for b in boots if step in b["steps_us"]]
+        if step in STEPS:
+            figs.append(fig(f"boot.done_at.{step}_ms",
+                            [v / 1000 for v in vals], "ms"))
+        elif step == "hv_init":
+            figs.append(fig("boot.hv_init_us", vals, "us"))
+        elif step.startswith("hv."):
+            figs.append(fig(f"boot.hv_step.{step[3:]}_us", vals, "us"))
+    # Page counts: the same in every boot unless something changed.
+    figs.append(fig("mem.lamina_at_prompt_kib",
+                    [b["lamina_kib"] for b in boots], "KiB", exact=True))
+    on = [b for b in boots if not b["hv_off"]]
+    if on:
+        figs.append(fig("mem.virt_per_cpu_kib",
+                        [b["virt_kib_per_cpu"] for b in on], "KiB",
+                        exact=True))
+    return figs
 
 
 def render(r):
@@ -143,6 +212,7 @@ def render(r):
         f"KVM: {'yes' if r['kvm'] else 'no'} ({r['kvm_why']})",
         f"image: {img['file_bytes']} bytes on disk (stripped ELF); in memory "
         f"text {img['text']} + data {img['data']} + bss {img['bss']} bytes",
+        f"config: {r['config']}",
     ]
     for name, s in r["setups"].items():
         rd, mem = s["ready_us"], s["lamina_kib"]
@@ -163,6 +233,9 @@ def render(r):
                      f"(min {mem['min']}, max {mem['max']}); "
                      f"virtualisation {s['virt_kib_per_cpu']['median']:g} "
                      "KiB per CPU")
+        for why in s["hv_off"]:
+            lines.append(f"  VIRTUALISATION OFF in a boot: {why} (no hv "
+                         "step figures from that boot)")
     return "\n".join(lines) + "\n"
 
 
