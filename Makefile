@@ -107,6 +107,10 @@ usb: $(BUILD)/lamina.iso
 	cp $< $(BUILD)/lamina-usb.img
 	@echo "build/lamina-usb.img: write it to a USB stick as README.md describes"
 
+# lamina.efi, the loader that boots Lamina from the EFI partition without
+# GRUB, and the image that holds both (docs/efi-loader.md).
+include loader/efi/efi.mk
+
 # ---------------------------------------------------------------- running
 run: deps $(BUILD)/lamina.iso
 	$(PYTHON) tools/emu.py run qemu-linux
@@ -167,7 +171,7 @@ fuzz: deps $(FUZZ_BINS)
 
 # ---------------------------------------------------------------- all tests
 PYTEST_ARGS ?= -n 2
-test-integration: deps $(BUILD)/lamina.iso $(GUESTS) $(BUILD)/lamina-ctl linux-guest
+test-integration: deps $(BUILD)/lamina.iso $(GUESTS) $(BUILD)/lamina-ctl $(BUILD)/lamina.efi linux-guest
 	$(PYTHON) -m pytest tests/integration $(PYTEST_ARGS) -m "not slow"
 
 # What takes minutes of emulated time: the Linux guest under Bochs (VMX).
@@ -193,7 +197,7 @@ $(BUILD)/bench/stage2_build: bench/stage2_build.c mm/stage2.c include/lamina/sta
 # Every program saves build/bench/NAME.{json,txt}; report.py gathers them
 # into build/bench/report.{txt,json} and the exit-cost plot, and copies
 # both to docs/perf/ (bench/README.md).
-bench: deps $(BUILD)/lamina.iso $(BUILD)/lamina-ctl $(GUESTS) $(BUILD)/bench/memslot_lookup \
+bench: deps $(BUILD)/lamina.iso $(BUILD)/lamina-ctl $(BUILD)/lamina.efi $(GUESTS) $(BUILD)/bench/memslot_lookup \
 		$(BUILD)/bench/stage2_build linux-guest
 	$(PYTHON) bench/host_micro.py
 	$(PYTHON) bench/exit_cost.py
@@ -202,6 +206,8 @@ bench: deps $(BUILD)/lamina.iso $(BUILD)/lamina-ctl $(GUESTS) $(BUILD)/bench/mem
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 	$(PYTHON) bench/monitor_rtt.py
 	$(PYTHON) bench/linux_boot.py && $(PYTHON) bench/linux_boot.py --pvh
+	$(PYTHON) bench/workloads.py
+	$(PYTHON) bench/efi_boot.py
 	$(PYTHON) bench/report.py --copy-docs
 
 clean:

@@ -42,6 +42,85 @@ static const void *find_rsdp(size_t *len, const char **from)
 	return (const void *)(uintptr_t)phys;
 }
 
+static const char *space_name(u8 space_id)
+{
+	return space_id == ACPI_GAS_IO ? "I/O" :
+	       space_id == ACPI_GAS_MEMORY ? "MMIO" : "address space";
+}
+
+static void log_spcr(void)
+{
+	const struct acpi_spcr *s = &acpi.spcr;
+	char baud[24] = "baud rate as set";
+
+	if (!acpi.spcr_phys)
+		return;
+	if (!acpi.spcr_ok) {
+		pr_warn("SPCR unusable: %s\n", acpi.spcr_error);
+		return;
+	}
+	if (s->baud)
+		snprintf(baud, sizeof(baud), "%u baud", s->baud);
+	pr_info("SPCR: %s at %s 0x%llx (%u-bit registers), %s%s\n",
+		acpi_spcr_iface_name(s->iface), space_name(s->base.space_id),
+		(unsigned long long)s->base.address, s->reg_width, baud,
+		s->flow_control & 2 ? ", RTS/CTS" : "");
+	if (s->pci)
+		pr_info("SPCR: PCI card %04x:%04x at %02x:%02x.%x, segment %u\n",
+			s->pci_vendor_id, s->pci_device_id, s->pci_bus,
+			s->pci_dev, s->pci_fn, s->pci_segment);
+}
+
+static void log_hpet(void)
+{
+	if (!acpi.hpet_phys)
+		return;
+	if (!acpi.hpet_ok) {
+		pr_warn("HPET unusable: %s\n", acpi.hpet_error);
+		return;
+	}
+	pr_info("HPET at 0x%llx: %u timers, %u-bit counter, vendor 0x%04x, minimum tick %u\n",
+		(unsigned long long)acpi.hpet_base, acpi.hpet_timers,
+		acpi.hpet_64bit ? 64 : 32, acpi.hpet_vendor_id,
+		acpi.hpet_min_tick);
+}
+
+static void log_s5(void)
+{
+	const char *from = acpi.s5_phys == acpi.dsdt_phys ? "DSDT" : "SSDT";
+	char pm1b[24] = "";
+
+	if (!acpi.s5_ok) {
+		pr_warn("S5 unusable: %s; no ACPI power-off\n", acpi.s5_error);
+		return;
+	}
+	/* Hardware-reduced ACPI writes SLP_TYPa alone. */
+	if (acpi.hw_reduced) {
+		pr_info("S5: sleep type %u via SLEEP_CONTROL_REG at %s 0x%llx (%s at 0x%llx)\n",
+			acpi.slp_typa, space_name(acpi.sleep_ctl.space_id),
+			(unsigned long long)acpi.sleep_ctl.address, from,
+			(unsigned long long)acpi.s5_phys);
+		return;
+	}
+	if (acpi.pm1b_cnt_port)
+		snprintf(pm1b, sizeof(pm1b), ", PM1b 0x%x", acpi.pm1b_cnt_port);
+	pr_info("S5: sleep type %u/%u via PM1a 0x%x%s (%s at 0x%llx)\n",
+		acpi.slp_typa, acpi.slp_typb, acpi.pm1a_cnt_port, pm1b, from,
+		(unsigned long long)acpi.s5_phys);
+}
+
+/* A problem that cost no table (a DSDT checksum, a ninth I/O APIC). */
+static void log_other_problem(void)
+{
+	if (!acpi.error[0] || !acpi.madt_ok || !acpi.fadt_ok)
+		return; /* already said with the table it broke */
+	if (!strcmp(acpi.error, acpi.spcr_error) ||
+	    !strcmp(acpi.error, acpi.hpet_error) ||
+	    !strcmp(acpi.error, acpi.s5_error))
+		return;
+	pr_warn("note: %s\n", acpi.error);
+}
+
 void acpi_init(void)
 {
 	const char *from = "";
@@ -75,4 +154,8 @@ void acpi_init(void)
 			acpi.pm_tmr_port, acpi.has_reset_reg ? "yes" : "no");
 	else
 		pr_warn("FADT unusable: %s\n", acpi.error);
+	log_spcr();
+	log_hpet();
+	log_s5();
+	log_other_problem();
 }

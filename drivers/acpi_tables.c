@@ -1,5 +1,6 @@
 /*
- * ACPI table discovery: RSDP, RSDT/XSDT, MADT, FADT.
+ * ACPI table discovery: RSDP, RSDT/XSDT, MADT, FADT, HPET; the SPCR is read
+ * in acpi_spcr.c and \_S5 found in acpi_aml.c.
  *
  * Firmware tables are input we did not write and cannot fix, so each one is
  * mapped by its header first, its length checked for sanity before the whole
@@ -14,6 +15,7 @@
 
 #define ACPI_HDR_LEN 36
 #define ACPI_TABLE_MAX (1u << 20) /* far beyond any real MADT or FADT */
+#define AML_TABLE_MAX (16u << 20) /* a server's DSDT can pass 1 MiB */
 #define SDT_LENGTH_OFF 4
 
 #define RSDP_SIG "RSD PTR "
@@ -39,6 +41,12 @@
 #define MADT_CPU_ONLINE_CAPABLE (1u << 1)
 
 /* FADT layout, by the offsets the ACPI specification gives. */
+#define FADT_REVISION 8
+#define FADT_DSDT 40
+#define FADT_SMI_CMD 48
+#define FADT_ACPI_ENABLE 52
+#define FADT_PM1A_CNT_BLK 64
+#define FADT_PM1B_CNT_BLK 68
 #define FADT_PM_TMR_BLK 76
 #define FADT_PM_TMR_LEN 91
 #define FADT_IAPC_BOOT_ARCH 109
@@ -46,31 +54,65 @@
 #define FADT_MIN_LEN 116	/* ACPI 1.0 ends just after the flags */
 #define FADT_RESET_REG 116
 #define FADT_RESET_VALUE 128
+#define FADT_X_DSDT 140
+#define FADT_X_PM1A_CNT_BLK 172
+#define FADT_X_PM1B_CNT_BLK 184
 #define FADT_X_PM_TMR_BLK 208
+#define FADT_SLEEP_CONTROL_REG 244
+#define FADT_SLEEP_STATUS_REG 256
 #define FADT_TMR_VAL_EXT (1u << 8)
 #define FADT_RESET_REG_SUP (1u << 10)
+#define FADT_HW_REDUCED_ACPI (1u << 20)
+#define FADT_REV_HW_REDUCED 5	/* ACPI 5.0: that flag, sleep registers */
+
+/* HPET layout (IA-PC HPET specification 1.0a, table 3). */
+#define HPET_BLOCK_ID 36
+#define HPET_BASE 40
+#define HPET_NUMBER 52
+#define HPET_MIN_TICK 53
+#define HPET_PAGE_PROT 55
+#define HPET_LEN 56
+#define HPET_REGS_LEN 1024	/* one event timer block */
 
 BUILD_BUG_ON(sizeof(struct acpi_sdt_header) != ACPI_HDR_LEN);
 BUILD_BUG_ON(sizeof(struct acpi_rsdp) != RSDP_V2_LEN);
 BUILD_BUG_ON(sizeof(struct acpi_gas) != 12);
 BUILD_BUG_ON(offsetof(struct acpi_rsdp, length) != RSDP_V1_LEN);
 
-/* A table mapped and checked whole. */
-struct acpi_table {
-	u64 phys;
-	const u8 *p;
-	u32 len;
-};
+/*
+ * Keep the first problem: later ones are usually its consequences. A table
+ * that has its own verdict (SPCR, HPET, \_S5) also keeps its first one,
+ * which an earlier table's problem must not hide.
+ */
+static int acpi_vfail(struct acpi_info *info, char *why, const char *fmt,
+		      va_list ap)
+{
+	char msg[ACPI_ERR_MAX];
 
-/* Keep the first problem: later ones are usually its consequences. */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (!info->error[0])
+		memcpy(info->error, msg, sizeof(msg));
+	if (why && !why[0])
+		memcpy(why, msg, sizeof(msg));
+	return -HV_EINVAL;
+}
+
+int acpi_fail(struct acpi_info *info, char *why, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	acpi_vfail(info, why, fmt, ap);
+	va_end(ap);
+	return -HV_EINVAL;
+}
+
 static __printf(2, 3) int acpi_err(struct acpi_info *info, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (info->error[0])
-		return -HV_EINVAL;
 	va_start(ap, fmt);
-	vsnprintf(info->error, sizeof(info->error), fmt, ap);
+	acpi_vfail(info, NULL, fmt, ap);
 	va_end(ap);
 	return -HV_EINVAL;
 }
@@ -172,46 +214,57 @@ u64 acpi_scan_rsdp(const struct acpi_mem *mem)
 
 /* ------------------------------------------------------------ tables */
 
+/* The name the specification uses; @sig is a NUL-terminated signature. */
 static const char *sig_name(const char *sig)
 {
 	if (!memcmp(sig, "APIC", 4))
 		return "MADT";
 	if (!memcmp(sig, "FACP", 4))
 		return "FADT";
-	if (!memcmp(sig, "XSDT", 4))
-		return "XSDT";
-	return "RSDT";
+	return sig;
+}
+
+static bool is_aml_table(const char *sig)
+{
+	return !memcmp(sig, "DSDT", 4) || !memcmp(sig, "SSDT", 4);
 }
 
 /*
  * Map the table at @phys: header first, so a corrupt length is refused
  * before anyone is asked to map it, then the whole table for the checksum.
+ * A DSDT or SSDT with a bad checksum is still used (and the fact noted):
+ * firmware that patches its AML at boot often forgets the sum, Linux only
+ * warns about it, and the _S5 scan checks every length it reads anyway.
  */
-static int acpi_map_table(const struct acpi_mem *mem, u64 phys,
-			  const char *sig, struct acpi_table *t,
-			  struct acpi_info *info)
+int acpi_map_table(const struct acpi_mem *mem, u64 phys, const char *sig,
+		   struct acpi_table *t, struct acpi_info *info, char *why)
 {
 	const char *name = sig_name(sig);
 	const u8 *p = acpi_map(mem, phys, ACPI_HDR_LEN);
-	u32 len;
+	u32 len, max = is_aml_table(sig) ? AML_TABLE_MAX : ACPI_TABLE_MAX;
 
 	if (!p)
-		return acpi_err(info, "%s at 0x%llx: not mapped", name,
-				(unsigned long long)phys);
+		return acpi_fail(info, why, "%s at 0x%llx: not mapped", name,
+				 (unsigned long long)phys);
 	if (memcmp(p, sig, 4))
-		return acpi_err(info, "%s at 0x%llx: signature is not %s",
-				name, (unsigned long long)phys, sig);
+		return acpi_fail(info, why, "%s at 0x%llx: signature is not %s",
+				 name, (unsigned long long)phys, sig);
 	len = rd32(p + SDT_LENGTH_OFF);
-	if (len < ACPI_HDR_LEN || len > ACPI_TABLE_MAX)
-		return acpi_err(info, "%s at 0x%llx: length %u out of range",
-				name, (unsigned long long)phys, len);
+	if (len < ACPI_HDR_LEN || len > max)
+		return acpi_fail(info, why,
+				 "%s at 0x%llx: length %u out of range", name,
+				 (unsigned long long)phys, len);
 	p = acpi_map(mem, phys, len);
 	if (!p)
-		return acpi_err(info, "%s at 0x%llx: %u bytes not mapped",
-				name, (unsigned long long)phys, len);
-	if (acpi_checksum(p, len))
-		return acpi_err(info, "%s at 0x%llx: bad checksum", name,
-				(unsigned long long)phys);
+		return acpi_fail(info, why, "%s at 0x%llx: %u bytes not mapped",
+				 name, (unsigned long long)phys, len);
+	if (acpi_checksum(p, len)) {
+		if (!is_aml_table(sig))
+			return acpi_fail(info, why, "%s at 0x%llx: bad checksum",
+					 name, (unsigned long long)phys);
+		acpi_err(info, "%s at 0x%llx: bad checksum, scanned anyway",
+			 name, (unsigned long long)phys);
+	}
 	t->phys = phys;
 	t->p = p;
 	t->len = len;
@@ -342,7 +395,7 @@ static int madt_parse(const struct acpi_mem *mem, struct acpi_info *info)
 	struct acpi_table t;
 	int err;
 
-	err = acpi_map_table(mem, info->madt_phys, "APIC", &t, info);
+	err = acpi_map_table(mem, info->madt_phys, "APIC", &t, info, NULL);
 	if (err)
 		return err;
 	if (t.len < MADT_ENTRIES)
@@ -373,26 +426,70 @@ static void madt_discard(struct acpi_info *info)
 
 /* ------------------------------------------------------------ FADT */
 
-static void fadt_pm_timer(const struct acpi_table *t, struct acpi_info *info)
+/*
+ * A fixed-hardware register block's port: the ACPI 2.0 X_ GAS when the
+ * table is long enough and it names a port, else the ACPI 1.0 32-bit field.
+ * Returns 0 when there is none, or when it is no port (noted as @what).
+ */
+static u16 fadt_port(const struct acpi_table *t, u32 off, u32 x_off,
+		     const char *what, struct acpi_info *info)
 {
 	struct acpi_gas x;
-	u64 port;
+	u64 port = rd32(t->p + off);
 
-	/* PM_TMR_LEN is 4 exactly when the timer exists (ACPI 4.8.3.3). */
-	if (t->p[FADT_PM_TMR_LEN] != 4)
-		return;
-	port = rd32(t->p + FADT_PM_TMR_BLK);
-	if (t->len >= FADT_X_PM_TMR_BLK + sizeof(x)) {
-		memcpy(&x, t->p + FADT_X_PM_TMR_BLK, sizeof(x));
+	if (t->len >= x_off + sizeof(x)) {
+		memcpy(&x, t->p + x_off, sizeof(x));
 		if (x.space_id == ACPI_GAS_IO && x.address)
 			port = x.address;
 	}
 	if (port > 0xffff) {
-		acpi_err(info, "FADT: PM timer port 0x%llx is not a port",
+		acpi_err(info, "FADT: %s 0x%llx is not a port", what,
 			 (unsigned long long)port);
-		return;
+		return 0;
 	}
-	info->pm_tmr_port = (u16)port;
+	return (u16)port;
+}
+
+static void fadt_pm_timer(const struct acpi_table *t, struct acpi_info *info)
+{
+	/* PM_TMR_LEN is 4 exactly when the timer exists (ACPI 4.8.3.3). */
+	if (t->p[FADT_PM_TMR_LEN] != 4)
+		return;
+	info->pm_tmr_port = fadt_port(t, FADT_PM_TMR_BLK, FADT_X_PM_TMR_BLK,
+				      "PM timer port", info);
+}
+
+/*
+ * What entering S5 needs: the PM1 control blocks of fixed-hardware ACPI,
+ * or the sleep registers of hardware-reduced ACPI (ACPI 5.0, 4.8.3.7),
+ * the SMI command that switches to ACPI mode, and where the DSDT is.
+ */
+static void fadt_sleep(const struct acpi_table *t, struct acpi_info *info)
+{
+	u64 x_dsdt = 0;
+
+	info->fadt_revision = t->p[FADT_REVISION];
+	info->smi_cmd = rd32(t->p + FADT_SMI_CMD);
+	info->acpi_enable = t->p[FADT_ACPI_ENABLE];
+	if (t->len >= FADT_X_DSDT + 8)
+		x_dsdt = rd64(t->p + FADT_X_DSDT);
+	info->dsdt_phys = x_dsdt ? x_dsdt : rd32(t->p + FADT_DSDT);
+	info->pm1a_cnt_port = fadt_port(t, FADT_PM1A_CNT_BLK,
+					FADT_X_PM1A_CNT_BLK,
+					"PM1a control block", info);
+	info->pm1b_cnt_port = fadt_port(t, FADT_PM1B_CNT_BLK,
+					FADT_X_PM1B_CNT_BLK,
+					"PM1b control block", info);
+	/* Before ACPI 5.0 bit 20 was reserved: believe it from 5 on only. */
+	if (info->fadt_revision < FADT_REV_HW_REDUCED)
+		return;
+	info->hw_reduced = info->fadt_flags & FADT_HW_REDUCED_ACPI;
+	if (t->len < FADT_SLEEP_STATUS_REG + sizeof(struct acpi_gas))
+		return;
+	memcpy(&info->sleep_ctl, t->p + FADT_SLEEP_CONTROL_REG,
+	       sizeof(info->sleep_ctl));
+	memcpy(&info->sleep_sts, t->p + FADT_SLEEP_STATUS_REG,
+	       sizeof(info->sleep_sts));
 }
 
 static void fadt_reset_reg(const struct acpi_table *t, struct acpi_info *info)
@@ -411,7 +508,7 @@ static int fadt_parse(const struct acpi_mem *mem, struct acpi_info *info)
 	struct acpi_table t;
 	int err;
 
-	err = acpi_map_table(mem, info->fadt_phys, "FACP", &t, info);
+	err = acpi_map_table(mem, info->fadt_phys, "FACP", &t, info, NULL);
 	if (err)
 		return err;
 	if (t.len < FADT_MIN_LEN)
@@ -423,6 +520,7 @@ static int fadt_parse(const struct acpi_mem *mem, struct acpi_info *info)
 		info->iapc_boot_arch = rd16(t.p + FADT_IAPC_BOOT_ARCH);
 	fadt_pm_timer(&t, info);
 	fadt_reset_reg(&t, info);
+	fadt_sleep(&t, info);
 	return 0;
 }
 
@@ -435,6 +533,54 @@ static void fadt_discard(struct acpi_info *info)
 	info->has_reset_reg = false;
 	memset(&info->reset_reg, 0, sizeof(info->reset_reg));
 	info->reset_value = 0;
+	info->fadt_revision = 0;
+	info->dsdt_phys = 0;
+	info->smi_cmd = 0;
+	info->acpi_enable = 0;
+	info->pm1a_cnt_port = 0;
+	info->pm1b_cnt_port = 0;
+	info->hw_reduced = false;
+	memset(&info->sleep_ctl, 0, sizeof(info->sleep_ctl));
+	memset(&info->sleep_sts, 0, sizeof(info->sleep_sts));
+}
+
+/* ------------------------------------------------------------ HPET */
+
+static int hpet_parse(const struct acpi_mem *mem, struct acpi_info *info)
+{
+	char *why = info->hpet_error;
+	struct acpi_gas base;
+	struct acpi_table t;
+	u32 id;
+	int err;
+
+	err = acpi_map_table(mem, info->hpet_phys, "HPET", &t, info, why);
+	if (err)
+		return err;
+	if (t.len < HPET_LEN)
+		return acpi_fail(info, why, "HPET: length %u < %u", t.len,
+				 HPET_LEN);
+	memcpy(&base, t.p + HPET_BASE, sizeof(base));
+	/* The specification allows only memory; a port would be a guess. */
+	if (base.space_id != ACPI_GAS_MEMORY)
+		return acpi_fail(info, why,
+				 "HPET: base in address space %u, not memory",
+				 base.space_id);
+	if (!base.address || base.address + (HPET_REGS_LEN - 1) < base.address)
+		return acpi_fail(info, why, "HPET: base address 0x%llx unusable",
+				 (unsigned long long)base.address);
+	id = rd32(t.p + HPET_BLOCK_ID);
+	info->hpet_base = base.address;
+	info->hpet_block_id = id;
+	info->hpet_hw_rev = (u8)id;
+	info->hpet_timers = ((id >> 8) & 0x1f) + 1;
+	info->hpet_64bit = id & (1u << 13);
+	info->hpet_legacy = id & (1u << 15);
+	info->hpet_vendor_id = (u16)(id >> 16);
+	info->hpet_number = t.p[HPET_NUMBER];
+	info->hpet_min_tick = rd16(t.p + HPET_MIN_TICK);
+	info->hpet_page_prot = t.p[HPET_PAGE_PROT];
+	return 0;
 }
 
 /* ------------------------------------------------------------ root */
@@ -483,11 +629,15 @@ static unsigned int root_entries(const struct acpi_table *root, bool xsdt,
 	return n;
 }
 
-static void find_tables(const struct acpi_mem *mem, const u64 *addr,
-			unsigned int n, struct acpi_info *info)
+/*
+ * Note where the tables we read are. The SSDTs' addresses are moved, in
+ * root order, to the front of @addr; returns how many there are.
+ */
+static unsigned int find_tables(const struct acpi_mem *mem, u64 *addr,
+				unsigned int n, struct acpi_info *info)
 {
 	const u8 *h;
-	unsigned int i;
+	unsigned int i, nr_ssdt = 0;
 
 	for (i = 0; i < n; i++) {
 		if (!addr[i])
@@ -502,7 +652,14 @@ static void find_tables(const struct acpi_mem *mem, const u64 *addr,
 			info->madt_phys = addr[i];
 		else if (!info->fadt_phys && !memcmp(h, "FACP", 4))
 			info->fadt_phys = addr[i];
+		else if (!info->spcr_phys && !memcmp(h, "SPCR", 4))
+			info->spcr_phys = addr[i];
+		else if (!info->hpet_phys && !memcmp(h, "HPET", 4))
+			info->hpet_phys = addr[i];
+		else if (!memcmp(h, "SSDT", 4))
+			addr[nr_ssdt++] = addr[i]; /* nr_ssdt <= i */
 	}
+	return nr_ssdt;
 }
 
 int acpi_parse(const struct acpi_mem *mem, const void *rsdp, size_t rsdp_len,
@@ -510,7 +667,7 @@ int acpi_parse(const struct acpi_mem *mem, const void *rsdp, size_t rsdp_len,
 {
 	struct acpi_table root;
 	u64 addr[ACPI_MAX_TABLES];
-	unsigned int n;
+	unsigned int n, nr_ssdt;
 	int err;
 
 	memset(info, 0, sizeof(*info));
@@ -522,11 +679,11 @@ int acpi_parse(const struct acpi_mem *mem, const void *rsdp, size_t rsdp_len,
 	if (err)
 		return err;
 	err = acpi_map_table(mem, info->rsdt_phys,
-			     info->use_xsdt ? "XSDT" : "RSDT", &root, info);
+			     info->use_xsdt ? "XSDT" : "RSDT", &root, info, NULL);
 	if (err)
 		return err;
 	n = root_entries(&root, info->use_xsdt, addr);
-	find_tables(mem, addr, n, info);
+	nr_ssdt = find_tables(mem, addr, n, info);
 
 	/* Past the root, a bad table costs that table only. */
 	if (!info->madt_phys)
@@ -541,5 +698,11 @@ int acpi_parse(const struct acpi_mem *mem, const void *rsdp, size_t rsdp_len,
 		info->fadt_ok = true;
 	else
 		fadt_discard(info);
+	/* The rest are optional: a machine without them is no problem. */
+	if (info->spcr_phys)
+		acpi_parse_spcr(mem, info);
+	if (info->hpet_phys)
+		info->hpet_ok = hpet_parse(mem, info) == 0;
+	acpi_find_s5(mem, addr, nr_ssdt, info);
 	return 0;
 }

@@ -11,7 +11,7 @@ set -eu
 PACKAGES="gcc make nasm binutils grub-pc-bin grub-efi-amd64-bin grub-common
 xorriso mtools qemu-system-x86 ovmf bochs bochs-sdl bochsbios vgabios
 libcmocka-dev libyaml-dev clang libclang-rt-14-dev python3-pytest python3-pexpect
-python3-pytest-timeout python3-pytest-xdist git busybox-static libc6-dev gnuplot-nox"
+python3-pytest-timeout python3-pytest-xdist git busybox-static libc6-dev gnuplot-nox gnu-efi"
 
 # shellcheck disable=SC2086 # $PACKAGES is split into words on purpose
 missing_packages() {

@@ -107,6 +107,14 @@ SETUPS = {s.name: s for s in (
     Setup("qemu-usb", "qemu", cpus=2, machine="q35", media="usb",
           boot_timeout=60,
           what="QEMU q35, SeaBIOS, image as a USB stick on xHCI, 2 CPUs"),
+    Setup("qemu-uefi-usb", "qemu", cpus=2, firmware="uefi", machine="q35",
+          media="usb", boot_timeout=90,
+          what="QEMU q35, OVMF (UEFI, no CSM), image as a USB stick on "
+               "xHCI, 2 CPUs (build/lamina-usb*.img: tools/mkusb.sh)"),
+    Setup("qemu-uefi-usb-demo", "qemu", cpus=4, mem_mib=768, firmware="uefi",
+          machine="q35", media="usb", boot_timeout=120,
+          what="QEMU q35, OVMF, USB stick, 4 CPUs, 768 MiB (the demo "
+               "config on build/lamina-usb-efi.img)"),
     Setup("bochs-vmx", "bochs", cpus=2, bochs_model="corei7_skylake_x",
           boot_timeout=180, type_delay=0.01,
           what="Bochs, Core i7 Skylake-X (VMX+EPT), 2 CPUs"),

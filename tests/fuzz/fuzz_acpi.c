@@ -5,20 +5,25 @@
  * that appears at physical IMG_BASE, the start of the BIOS area, so the RSDP
  * scan walks it too. Tables point at each other by physical address, as in
  * firmware. With FIX_SUMS set the harness repairs the checksums along the
- * RSDP -> root -> table chain first, so the fuzzer does not have to find
- * them byte by byte before it reaches the MADT and FADT parsers.
+ * RSDP -> root -> table (and FADT -> DSDT) chain first, so the fuzzer does
+ * not have to find them byte by byte before it reaches the MADT, FADT,
+ * SPCR and HPET parsers and the \_S5 scan of the DSDT and SSDTs. With
+ * AML_ONLY the image is instead handed to the AML scanner as it is.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <lamina/acpi.h>
+#include <lamina/errno.h>
 #include <lamina/lib.h>
 
 #define FIX_SUMS	(1u << 0)
 #define SCAN		(1u << 1) /* find the RSDP like the BIOS path does */
 #define EBDA_IS_IMAGE	(1u << 2) /* BDA points the EBDA at the image */
 #define RSDP_20_BYTES	(1u << 3) /* hand over an ACPI 1.0-sized copy */
+#define AML_ONLY	(1u << 4) /* scan the image from the offset for _S5 */
+#define SHORT_WHY	(1u << 5) /* ... with a 5-byte reason buffer */
 
 #define IMG_BASE 0xe0000ull
 #define IMG_MAX 0x20000u
@@ -85,6 +90,12 @@ static uint8_t *fix_table(struct fake_mem *m, u64 phys)
 	len = rd32(p + 4);
 	if (len < 36 || !img_at(m, phys, len))
 		return NULL;
+	/* The DSDT hangs off the FADT, not the root: both its pointers. */
+	if (!memcmp(p, "FACP", 4) && len >= 44) {
+		fix_table(m, rd32(p + 40));
+		if (len >= 148)
+			fix_table(m, rd64(p + 140));
+	}
 	fix_sum(p, len, 9);
 	return p;
 }
@@ -128,6 +139,67 @@ static void check(bool ok)
 		__builtin_trap();
 }
 
+static bool terminated(const char *s, size_t size)
+{
+	return strnlen(s, size) < size;
+}
+
+static void check_spcr(const struct acpi_info *info)
+{
+	const struct acpi_spcr *s = &info->spcr;
+
+	check(terminated(info->spcr_error, sizeof(info->spcr_error)));
+	if (!info->spcr_ok) {
+		/* Refused or absent: nothing half-filled. */
+		check(!s->base.address && !s->baud && !s->iface && !s->pci);
+		check(info->spcr_phys || !info->spcr_error[0]);
+		return;
+	}
+	check(info->spcr_phys && !info->spcr_error[0]);
+	check(s->iface == ACPI_SPCR_16550 || s->iface == ACPI_SPCR_16450 ||
+	      s->iface == ACPI_SPCR_16550_GAS);
+	check(s->base.address != 0);
+	check(s->reg_shift <= 2 && s->reg_width == 8u << s->reg_shift);
+	if (s->base.space_id == ACPI_GAS_IO)
+		check(s->reg_shift == 0 && s->base.address <= 0xfff8);
+	else
+		check(s->base.space_id == ACPI_GAS_MEMORY);
+	check(s->revision >= 4 || s->baud == 0 || s->baud == 9600 ||
+	      s->baud == 19200 || s->baud == 57600 || s->baud == 115200);
+}
+
+static void check_hpet(const struct acpi_info *info)
+{
+	check(terminated(info->hpet_error, sizeof(info->hpet_error)));
+	if (!info->hpet_ok) {
+		check(!info->hpet_base && !info->hpet_block_id);
+		return;
+	}
+	check(info->hpet_phys && info->hpet_base && !info->hpet_error[0]);
+	check(info->hpet_timers >= 1 && info->hpet_timers <= 32);
+}
+
+static void check_sleep(const struct acpi_info *info, int err)
+{
+	check(terminated(info->s5_error, sizeof(info->s5_error)));
+	if (!info->fadt_ok)
+		check(!info->dsdt_phys && !info->pm1a_cnt_port &&
+		      !info->pm1b_cnt_port && !info->hw_reduced &&
+		      !info->sleep_ctl.address && !info->smi_cmd);
+	if (info->hw_reduced)
+		check(info->fadt_revision >= 5);
+	/* After a good root, a verdict either way, and a reason if "no". */
+	check(err || info->s5_ok == !info->s5_error[0]);
+	if (!info->s5_ok) {
+		check(!info->slp_typa && !info->slp_typb && !info->s5_phys);
+		return;
+	}
+	check(info->fadt_ok && info->s5_phys);
+	check(info->slp_typa <= 7 && info->slp_typb <= 7);
+	check(info->hw_reduced ? info->sleep_ctl.address != 0 :
+				 info->pm1a_cnt_port != 0);
+}
+
 static void check_info(const struct acpi_info *info, int err)
 {
 	unsigned int i, j;
@@ -136,12 +208,34 @@ static void check_info(const struct acpi_info *info, int err)
 	check(strnlen(info->oem_id, sizeof(info->oem_id)) < sizeof(info->oem_id));
 	check(info->nr_cpus <= ACPI_MAX_CPUS);
 	check(info->nr_ioapics <= ACPI_MAX_IOAPICS);
-	check(!err || (!info->madt_ok && !info->fadt_ok));
+	check(!err || (!info->madt_ok && !info->fadt_ok && !info->spcr_ok &&
+		       !info->hpet_ok && !info->s5_ok));
 	check(info->madt_ok ? info->nr_cpus > 0 : info->nr_cpus == 0);
 	check(info->fadt_ok || (!info->pm_tmr_port && !info->has_reset_reg));
 	for (i = 0; i < info->nr_cpus; i++)
 		for (j = 0; j < i; j++)
 			check(info->cpus[i].apic_id != info->cpus[j].apic_id);
+	check_spcr(info);
+	check_hpet(info);
+	check_sleep(info, err);
+}
+
+/* The AML scanner alone, over the raw image from @off. */
+static void run_aml(const struct fake_mem *m, u8 flags, size_t off)
+{
+	char why[ACPI_ERR_MAX];
+	size_t why_len = (flags & SHORT_WHY) ? 5 : sizeof(why);
+	u8 a = 0xee, b = 0xee;
+	int err;
+
+	memset(why, 'X', sizeof(why));
+	err = acpi_aml_find_s5(m->img, (u32)m->size, (u32)off, &a, &b, why,
+			       why_len);
+	check(err == 0 || err == -HV_ENOENT || err == -HV_EINVAL);
+	check(terminated(why, why_len));
+	check(err != 0 || (a <= 7 && b <= 7 && !why[0]));
+	check(err != -HV_EINVAL || why[0]);
+	check(err != -HV_ENOENT || !why[0]);
 }
 
 static void run(struct fake_mem *m, u8 flags, size_t off)
@@ -188,9 +282,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		memcpy(m.bda + 0xe, &seg, 2); /* the word at 0x40e */
 	}
-	if (flags & FIX_SUMS)
-		fix_sums(&m, off);
-	run(&m, flags, off);
+	if (flags & AML_ONLY) {
+		run_aml(&m, flags, off);
+	} else {
+		if (flags & FIX_SUMS)
+			fix_sums(&m, off);
+		run(&m, flags, off);
+	}
 	free(m.img);
 	return 0;
 }

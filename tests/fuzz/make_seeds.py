@@ -117,11 +117,14 @@ def bootinfo_seeds():
 IMG_BASE = 0xe0000
 RSDP_OFF, RSDT_OFF, XSDT_OFF = 0x10, 0x100, 0x200
 MADT_OFF, FADT_OFF = 0x400, 0x800
+SPCR_OFF, HPET_OFF, DSDT_OFF, SSDT_OFF = 0x940, 0x9a0, 0xa00, 0xe00
+IMG_LEN = 0x1400
 FIX_SUMS, SCAN, EBDA_IS_IMAGE, RSDP_20_BYTES = 1, 2, 4, 8
+AML_ONLY, SHORT_WHY = 16, 32
 
 
-def sdt(sig, body):
-    t = bytearray(sig + struct.pack("<IBB", 36 + len(body), 1, 0) +
+def sdt(sig, body, rev=1):
+    t = bytearray(sig + struct.pack("<IBB", 36 + len(body), rev, 0) +
                   b"LAMINA" + b"TESTTBL " + struct.pack("<III", 1, 0, 0))
     t += body
     t[9] = -sum(t) & 0xff
@@ -144,36 +147,113 @@ def madt(x2apic=False, cpus=4, ioapics=1, cpu_flags=1):
     return sdt(b"APIC", body)
 
 
-def fadt():
+def gas(space, width, access, addr):
+    return struct.pack("<BBBBQ", space, width, 0, access, addr)
+
+
+def fadt(hw_reduced=False):
+    """ACPI 2.0+ FADT; hw_reduced: revision 6, sleep registers, no PM1."""
     t = bytearray(276 - 36)
+    dsdt = IMG_BASE + DSDT_OFF
     struct.pack_into("<I", t, 76 - 36, 0x608)
     t[91 - 36] = 4
     struct.pack_into("<H", t, 109 - 36, 3)
-    struct.pack_into("<I", t, 112 - 36, (1 << 8) | (1 << 10))
-    struct.pack_into("<BBBBQ", t, 116 - 36, 1, 8, 0, 1, 0xcf9)
+    flags = (1 << 8) | (1 << 10) | ((1 << 20) if hw_reduced else 0)
+    struct.pack_into("<I", t, 112 - 36, flags)
+    t[116 - 36:128 - 36] = gas(1, 8, 1, 0xcf9)
     t[128 - 36] = 6
-    struct.pack_into("<BBBBQ", t, 208 - 36, 1, 32, 0, 3, 0x608)
-    return sdt(b"FACP", bytes(t))
+    struct.pack_into("<Q", t, 140 - 36, dsdt)
+    t[208 - 36:220 - 36] = gas(1, 32, 3, 0x608)
+    if hw_reduced:
+        t[244 - 36:256 - 36] = gas(1, 8, 1, 0x600)
+        t[256 - 36:268 - 36] = gas(1, 8, 1, 0x601)
+    else:
+        struct.pack_into("<IIBB", t, 40 - 36, dsdt, 0, 0, 0)
+        struct.pack_into("<IB", t, 48 - 36, 0xb2, 0xf0)
+        struct.pack_into("<I", t, 64 - 36, 0x604)
+        t[89 - 36] = 2
+        t[172 - 36:184 - 36] = gas(1, 16, 2, 0x604)
+    return sdt(b"FACP", bytes(t), 6 if hw_reduced else 4)
 
 
-def acpi_image(rev, x2apic=False, cpus=4, ioapics=1, cpu_flags=1):
-    img = bytearray(0x1000)
-    tables = [IMG_BASE + MADT_OFF, IMG_BASE + FADT_OFF]
+def spcr(rev=2, iface=0, base=gas(1, 8, 1, 0x3f8), baud=7, pci=None,
+         precise=0):
+    """pci: (vendor, device, bus, dev, fn) of a serial card, or None."""
+    t = bytearray(80 - 36 if rev < 4 else 88 - 36)
+    t[0] = iface
+    t[40 - 36:52 - 36] = base
+    struct.pack_into("<BBI", t, 52 - 36, 3, 4, 4)
+    t[58 - 36:62 - 36] = bytes([baud, 0, 1, 2])
+    vendor, device, bus, dev, fn = pci or (0xffff, 0xffff, 0, 0, 0)
+    struct.pack_into("<HHBBBIB", t, 64 - 36, device, vendor, bus, dev, fn,
+                     1 if pci else 0, 0)
+    struct.pack_into("<I", t, 76 - 36, 1843200 if rev >= 3 else 0)
+    if rev >= 4:
+        struct.pack_into("<IHH", t, 80 - 36, precise, 0, 0)
+    return sdt(b"SPCR", bytes(t), rev)
+
+
+def hpet(space=0, base=0xfed00000):
+    return sdt(b"HPET", struct.pack("<I", 0x8086a701) + gas(space, 64, 0, base) +
+               struct.pack("<BHB", 0, 0x80, 0))
+
+
+def pkglen(payload):
+    """AML PkgLength (ACPI 20.2.4) of a package with @payload more bytes."""
+    for n in (1, 2, 3, 4):
+        total = payload + n
+        if n == 1 and total <= 0x3f:
+            return bytes([total])
+        if n > 1 and total < 1 << (4 + 8 * (n - 1)):
+            out = [((n - 1) << 6) | (total & 0xf)]
+            out += [(total >> (4 + 8 * i)) & 0xff for i in range(n - 1)]
+            return bytes(out)
+    raise ValueError(payload)
+
+
+def s5(typa=5, typb=5, prefix=b"", extra=b""):
+    """Name(<prefix>_S5_, Package() { typa, typb, 0, 0<extra> })."""
+    body = bytes([4, 0x0a, typa, 0x0a, typb, 0, 0]) + extra
+    return b"\x08" + prefix + b"_S5_\x12" + pkglen(len(body)) + body
+
+
+# What precedes \_S5 in a real DSDT: Name(_S4_, ...), a Store(_S5_, Local0).
+AML_HEAD = (b"\x08_S4_\x12\x08\x04\x0a\x04\x0a\x04\x00\x00" +
+            b"\x70_S5_\x60")
+
+
+def dsdt(aml, sig=b"DSDT"):
+    return sdt(sig, AML_HEAD + aml, 2)
+
+
+def acpi_image(rev, x2apic=False, cpus=4, ioapics=1, cpu_flags=1,
+               hw_reduced=False, spcr_table=None, dsdt_aml=None,
+               ssdt_aml=None):
+    img = bytearray(IMG_LEN)
+    tables = [IMG_BASE + MADT_OFF, IMG_BASE + FADT_OFF,
+              IMG_BASE + SPCR_OFF, IMG_BASE + HPET_OFF]
 
     def put(off, data):
+        assert off + len(data) <= len(img)
         img[off:off + len(data)] = data
 
+    if ssdt_aml is not None:
+        tables.append(IMG_BASE + SSDT_OFF)
+        put(SSDT_OFF, dsdt(ssdt_aml, b"SSDT"))
     put(RSDP_OFF, rsdp(rev, IMG_BASE + RSDT_OFF,
                        IMG_BASE + XSDT_OFF if rev >= 2 else 0))
     put(RSDT_OFF, sdt(b"RSDT", struct.pack("<%dI" % len(tables), *tables)))
     put(XSDT_OFF, sdt(b"XSDT", struct.pack("<%dQ" % len(tables), *tables)))
     put(MADT_OFF, madt(x2apic, cpus, ioapics, cpu_flags))
-    put(FADT_OFF, fadt())
+    put(FADT_OFF, fadt(hw_reduced))
+    put(SPCR_OFF, spcr_table or spcr())
+    put(HPET_OFF, hpet())
+    put(DSDT_OFF, dsdt(s5() if dsdt_aml is None else dsdt_aml))
     return bytes(img)
 
 
-def acpi_seed(flags, img):
-    return struct.pack("<BH", flags, RSDP_OFF) + img
+def acpi_seed(flags, img, off=RSDP_OFF):
+    return struct.pack("<BH", flags, off) + img
 
 
 def acpi_seeds():
@@ -190,6 +270,27 @@ def acpi_seeds():
           acpi_seed(FIX_SUMS, acpi_image(0, cpus=66, ioapics=9)))
     write("fuzz_acpi", "all_cpus_disabled",
           acpi_seed(FIX_SUMS, acpi_image(2, cpu_flags=0)))
+    # SPCR, HPET, sleep registers and \_S5 in their variants.
+    write("fuzz_acpi", "hw_reduced_fix",
+          acpi_seed(FIX_SUMS, acpi_image(2, hw_reduced=True)))
+    write("fuzz_acpi", "spcr_mmio32_pci_fix", acpi_seed(FIX_SUMS, acpi_image(
+        2, spcr_table=spcr(4, 0x12, gas(0, 32, 3, 0xfe032000), 0,
+                           (0x8086, 0x9d27, 0, 0x1e, 0), 1500000))))
+    write("fuzz_acpi", "spcr_rev1_fix", acpi_seed(FIX_SUMS, acpi_image(
+        0, spcr_table=spcr(1, 1, gas(1, 8, 0, 0x2f8), 3))))
+    write("fuzz_acpi", "s5_in_ssdt_fix", acpi_seed(FIX_SUMS, acpi_image(
+        2, dsdt_aml=b"", ssdt_aml=s5(7, 7, b"\\"))))
+    write("fuzz_acpi", "s5_pkglen2_fix", acpi_seed(FIX_SUMS, acpi_image(
+        2, dsdt_aml=s5(extra=b"\x0d" + b"x" * 100 + b"\x00"))))
+    write("fuzz_acpi", "s5_pkglen3_fix", acpi_seed(FIX_SUMS, acpi_image(
+        2, dsdt_aml=b"\x08_S5_\x12\x88\x00\x00\x04\x00\x01\x00\x00")))
+    # The AML scanner alone: names that are not _S5_, then \_S5_ with a
+    # word and a dword element.
+    aml = (AML_HEAD + b"\x08^_S6_\x0a\x01" +
+           b"\x08\\_S5_\x12\x0b\x04\x0b\x07\x00\x0c\x01\x00\x00\x00\x00\x00")
+    write("fuzz_acpi", "aml_only", acpi_seed(AML_ONLY, aml, 0))
+    write("fuzz_acpi", "aml_only_short_why",
+          acpi_seed(AML_ONLY | SHORT_WHY, s5(3, 4, extra=b"\xff"), 0))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 # Code under test for each tests/fuzz/fuzz_NAME.c: FUZZ_SRCS_fuzz_NAME.
 FUZZ_SRCS_fuzz_bootinfo := kernel/bootinfo.c
-FUZZ_SRCS_fuzz_acpi := drivers/acpi_tables.c
+FUZZ_SRCS_fuzz_acpi := drivers/acpi_tables.c drivers/acpi_spcr.c drivers/acpi_aml.c
 FUZZ_SRCS_fuzz_monitor := kernel/monitor/line.c kernel/monitor/dispatch.c \
 	kernel/monitor/json.c lib/util.c
 FUZZ_SRCS_fuzz_json := kernel/monitor/json.c
@@ -25,3 +25,5 @@ FUZZ_SRCS_fuzz_vioapic := kernel/vdev/vioapic.c
 FUZZ_SRCS_fuzz_vpit := kernel/vdev/vpit.c
 FUZZ_SRCS_fuzz_vrtc := kernel/vdev/vrtc.c
 FUZZ_SRCS_fuzz_pvh := kernel/guest/pvh.c lib/util.c
+FUZZ_SRCS_fuzz_efi_manifest := loader/efi/manifest.c loader/efi/kimage.c
+FUZZ_CFLAGS_fuzz_efi_manifest := -Iloader/efi

@@ -1,6 +1,6 @@
 # Code under test for each tests/unit/test_NAME.c: UNIT_SRCS_test_NAME.
 UNIT_SRCS_test_bootinfo := kernel/bootinfo.c
-UNIT_SRCS_test_acpi := drivers/acpi_tables.c
+UNIT_SRCS_test_acpi := drivers/acpi_tables.c drivers/acpi_spcr.c drivers/acpi_aml.c
 UNIT_SRCS_test_palloc := mm/palloc.c
 UNIT_SRCS_test_line := kernel/monitor/line.c
 UNIT_SRCS_test_dispatch := kernel/monitor/dispatch.c kernel/monitor/json.c \
@@ -30,9 +30,15 @@ UNIT_SRCS_test_svm_check := svm/svm_check.c
 UNIT_SRCS_test_args := kernel/monitor/args.c lib/util.c
 UNIT_SRCS_test_linux_boot := kernel/guest/linux_boot.c lib/util.c
 # acpi_build() output is read back by the host ACPI parser.
-UNIT_SRCS_test_acpi_build := kernel/guest/acpi_build.c drivers/acpi_tables.c
+UNIT_SRCS_test_acpi_build := kernel/guest/acpi_build.c drivers/acpi_tables.c \
+	drivers/acpi_spcr.c drivers/acpi_aml.c
 UNIT_SRCS_test_vlapic := kernel/vdev/vlapic.c
 UNIT_SRCS_test_vioapic := kernel/vdev/vioapic.c
 UNIT_SRCS_test_vpit := kernel/vdev/vpit.c
 UNIT_SRCS_test_vrtc := kernel/vdev/vrtc.c
 UNIT_SRCS_test_pvh := kernel/guest/pvh.c lib/util.c
+# lamina.efi's pure parts; the boot information it builds is read back by
+# Lamina's own parser.
+UNIT_SRCS_test_efi_manifest := loader/efi/manifest.c loader/efi/kimage.c \
+	loader/efi/mb2info.c kernel/bootinfo.c
+UNIT_CFLAGS_test_efi_manifest := -Iloader/efi

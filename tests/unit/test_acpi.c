@@ -26,6 +26,10 @@
 #define MADT_AT (TBL_BASE + 0x1000)
 #define FADT_AT (TBL_BASE + 0x3000)
 #define HPET_AT (TBL_BASE + 0x4000)
+#define SPCR_AT (TBL_BASE + 0x5000)
+#define DSDT_AT (TBL_BASE + 0x6000)	/* room for a 3-byte PkgLength */
+#define SSDT1_AT (TBL_BASE + 0xb000)
+#define SSDT2_AT (TBL_BASE + 0xc000)
 #define HOLE_AT 0x90000000ull
 
 static u8 low_mem[LOW_SIZE], ebda_mem[EBDA_SIZE], bios_mem[BIOS_SIZE];
@@ -241,11 +245,31 @@ static u8 *fadt_begin(u64 phys, u32 len)
 	return sdt_begin(phys, "FACP", len);
 }
 
-/* A modern FADT: PM timer at 0x608 (32 bit), reset via 0xcf9. */
+static void put_gas(u8 *p, u8 space, u8 width, u8 access, u64 addr)
+{
+	p[0] = space;
+	p[1] = width;
+	p[2] = 0;
+	p[3] = access;
+	put64(p + 4, addr);
+}
+
+/*
+ * A modern FADT: PM timer at 0x608 (32 bit), reset via 0xcf9, PM1a control
+ * at 0x604 (both forms), the DSDT at DSDT_AT (both forms), SMI to 0xb2.
+ */
 static void fadt_standard(u64 phys)
 {
 	u8 *p = fadt_begin(phys, FADT_FULL_LEN);
 
+	p[8] = 4;
+	put32(p + 40, (u32)DSDT_AT);
+	put32(p + 48, 0xb2);
+	p[52] = 0xf0;
+	put32(p + 64, 0x604);
+	p[89] = 2;
+	put64(p + 140, DSDT_AT);
+	put_gas(p + 172, 1, 16, 2, 0x604);
 	put32(p + 76, 0x608);
 	p[91] = 4;
 	put16(p + 109, 0x3);
@@ -260,23 +284,133 @@ static void fadt_standard(u64 phys)
 	sdt_fix(p);
 }
 
+/* An HPET as Intel chipsets describe theirs: 8 timers, 64-bit counter. */
+static void hpet_standard(u64 phys, u8 space, u64 base, u32 len)
+{
+	u8 *p = sdt_begin(phys, "HPET", len);
+
+	if (len >= 56) {
+		put32(p + 36, 0x8086a701);
+		put_gas(p + 40, space, 64, 0, base);
+		p[52] = 0;
+		put16(p + 53, 0x80);
+		p[55] = 0;
+	}
+	sdt_fix(p);
+}
+
+/* An SPCR; revision 0 and length 0 stand for 2 and 80. */
+struct spcr_b {
+	u8 rev, iface, space, width, access, baud;
+	u32 len;
+	u64 addr;
+	bool pci;	/* 8086:9d27 at 02:1e.3, else 0xffff "not PCI" */
+	u32 precise;
+};
+
+/* The usual server one: COM1 at 115200. */
+static const struct spcr_b spcr_com1 = {
+	.iface = 0, .space = 1, .width = 8, .access = 1, .addr = 0x3f8,
+	.baud = 7,
+};
+
+static u8 spcr_rev(const struct spcr_b *b)
+{
+	return b->rev ? b->rev : 2;
+}
+
+static void spcr_build(u64 phys, const struct spcr_b *b)
+{
+	u32 len = b->len ? b->len : 80;
+	u8 *p = sdt_begin(phys, "SPCR", len);
+
+	p[8] = spcr_rev(b);
+	p[36] = b->iface;
+	put_gas(p + 40, b->space, b->width, b->access, b->addr);
+	p[52] = 3;		/* PC-AT IRQ and I/O APIC */
+	p[53] = 4;
+	put32(p + 54, 4);
+	p[58] = b->baud;
+	p[60] = 1;		/* one stop bit */
+	p[61] = 2;		/* RTS/CTS */
+	put16(p + 64, b->pci ? 0x9d27 : 0xffff);
+	put16(p + 66, b->pci ? 0x8086 : 0xffff);
+	if (b->pci) {
+		p[68] = 2;	/* bus 2, device 0x1e, function 3 */
+		p[69] = 0x1e;
+		p[70] = 3;
+		put32(p + 71, 1);
+		p[75] = 0;
+	}
+	if (len >= 80)
+		put32(p + 76, 1843200);
+	if (len >= 84)
+		put32(p + 80, b->precise);
+	sdt_fix(p);
+}
+
+/* ------------------------------------------------------------ AML */
+
+/* A DSDT or SSDT holding @n bytes of AML. */
+static u8 *aml_table(u64 phys, const char *sig, const u8 *aml, u32 n)
+{
+	u8 *p = sdt_begin(phys, sig, 36 + n);
+
+	p[8] = 2;
+	memcpy(p + 36, aml, n);
+	sdt_fix(p);
+	return p;
+}
+
+/*
+ * AML a real DSDT has before its \_S5: Name(_S4_, Package(4) {4, 4, 0, 0}),
+ * then Store(_S5_, Local0) -- the name, but not after a NameOp. 20 bytes.
+ */
+static const u8 aml_head[] = {
+	0x08, '_', 'S', '4', '_', 0x12, 0x08, 0x04, 0x0a, 0x04, 0x0a, 0x04,
+	0x00, 0x00,
+	0x70, '_', 'S', '5', '_', 0x60,
+};
+#define AML_HEAD_LEN 20
+#define S5_OFF (36 + AML_HEAD_LEN) /* where a case's AML starts */
+
+/* Name(_S5_, Package(4) { 5, 6, 0, 0 }) */
+static const u8 aml_s5_std[] = {
+	0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, 0x05, 0x0a, 0x06,
+	0x00, 0x00,
+};
+
+/* Build the DSDT: aml_head, then @n bytes of @aml. */
+static void dsdt_build(u64 phys, const char *sig, const u8 *aml, u32 n)
+{
+	static u8 body[0x5000];
+
+	assert_true(AML_HEAD_LEN + n <= sizeof(body));
+	memcpy(body, aml_head, AML_HEAD_LEN);
+	if (n)
+		memcpy(body + AML_HEAD_LEN, aml, n);
+	aml_table(phys, sig, body, AML_HEAD_LEN + n);
+}
+
 static u8 rsdp[36];
 static struct acpi_info info;
 
 static void world_v0(void)
 {
-	const u64 e[] = { HPET_AT, MADT_AT, FADT_AT };
+	const u64 e[] = { HPET_AT, MADT_AT, FADT_AT, SPCR_AT };
 
-	sdt_fix(sdt_begin(HPET_AT, "HPET", 56));
+	hpet_standard(HPET_AT, 0, 0xfed00000, 56);
 	madt_standard(MADT_AT);
 	fadt_standard(FADT_AT);
+	spcr_build(SPCR_AT, &spcr_com1);
+	dsdt_build(DSDT_AT, "DSDT", aml_s5_std, sizeof(aml_s5_std));
 	root_build(RSDT_AT, false, e, ARRAY_SIZE(e));
 	rsdp_build(rsdp, 0, (u32)RSDT_AT, 0);
 }
 
 static void world_v2(void)
 {
-	const u64 e[] = { HPET_AT, FADT_AT, MADT_AT };
+	const u64 e[] = { HPET_AT, FADT_AT, MADT_AT, SPCR_AT };
 
 	world_v0();
 	root_build(XSDT_AT, true, e, ARRAY_SIZE(e));
@@ -344,6 +478,36 @@ static void check_standard_fadt(void)
 	assert_int_equal(info.reset_reg.bit_width, 8);
 	assert_int_equal(info.reset_reg.address, 0xcf9);
 	assert_int_equal(info.reset_value, 6);
+	assert_int_equal(info.fadt_revision, 4);
+	assert_int_equal(info.dsdt_phys, DSDT_AT);
+	assert_int_equal(info.smi_cmd, 0xb2);
+	assert_int_equal(info.acpi_enable, 0xf0);
+	assert_int_equal(info.pm1a_cnt_port, 0x604);
+	assert_int_equal(info.pm1b_cnt_port, 0);
+	assert_false(info.hw_reduced);
+	assert_int_equal(info.sleep_ctl.address, 0);
+}
+
+/* The rest of the standard world: SPCR, HPET, \_S5 in the DSDT. */
+static void check_standard_rest(void)
+{
+	assert_true(info.spcr_ok);
+	assert_int_equal(info.spcr_phys, SPCR_AT);
+	assert_int_equal(info.spcr.iface, ACPI_SPCR_16550);
+	assert_int_equal(info.spcr.base.space_id, ACPI_GAS_IO);
+	assert_int_equal(info.spcr.base.address, 0x3f8);
+	assert_int_equal(info.spcr.baud, 115200);
+	assert_false(info.spcr.pci);
+	assert_true(info.hpet_ok);
+	assert_int_equal(info.hpet_base, 0xfed00000);
+	assert_true(info.s5_ok);
+	assert_int_equal(info.slp_typa, 5);
+	assert_int_equal(info.slp_typb, 6);
+	assert_int_equal(info.s5_phys, DSDT_AT);
+	assert_int_equal(info.nr_ssdts_scanned, 0);
+	assert_string_equal(info.spcr_error, "");
+	assert_string_equal(info.hpet_error, "");
+	assert_string_equal(info.s5_error, "");
 }
 
 static void test_rsdp_v0_rsdt(void **state)
@@ -358,6 +522,7 @@ static void test_rsdp_v0_rsdt(void **state)
 	assert_string_equal(info.oem_id, "LAMINA");
 	check_standard_madt();
 	check_standard_fadt();
+	check_standard_rest();
 	/* A 20-byte copy (multiboot2 tag 14) is enough for ACPI 1.0. */
 	assert_int_equal(acpi_parse(&mem, rsdp, 20, &info), 0);
 	check_standard_madt();
@@ -374,6 +539,7 @@ static void test_rsdp_v2_xsdt(void **state)
 	assert_int_equal(info.rsdt_phys, XSDT_AT);
 	check_standard_madt();
 	check_standard_fadt();
+	check_standard_rest();
 }
 
 static void test_rsdp_v2_without_xsdt(void **state)
@@ -891,6 +1057,689 @@ static void test_fadt_table(void **state)
 	}
 }
 
+/* ------------------------------------------------------------ SPCR */
+
+struct spcr_case {
+	const char *name;
+	struct spcr_b b;
+	bool spoil_sum;
+	const char *msg;	/* NULL: must be accepted, with these: */
+	u8 width, shift;
+	u32 baud;
+	bool pci;
+};
+
+#define SPCR_B(...) { __VA_ARGS__ }
+
+static const struct spcr_case spcr_cases[] = {
+	{ "I/O port, revision 1, 115200",
+	  SPCR_B(.rev = 1, .space = 1, .width = 8, .access = 1, .addr = 0x3f8,
+		 .baud = 7), .width = 8, .shift = 0, .baud = 115200 },
+	{ "16450 at 0x2f8, 9600, access size undefined",
+	  SPCR_B(.iface = 1, .space = 1, .width = 8, .addr = 0x2f8, .baud = 3),
+	  .width = 8, .shift = 0, .baud = 9600 },
+	{ "19200", SPCR_B(.space = 1, .width = 8, .addr = 0x3f8, .baud = 4),
+	  .width = 8, .baud = 19200 },
+	{ "57600", SPCR_B(.space = 1, .width = 8, .addr = 0x3f8, .baud = 6),
+	  .width = 8, .baud = 57600 },
+	{ "MMIO 32-bit registers with a stride, baud as is",
+	  SPCR_B(.iface = 0x12, .space = 0, .width = 32, .access = 3,
+		 .addr = 0xfe032000, .baud = 0), .width = 32, .shift = 2 },
+	{ "MMIO, access size undefined: the bit width decides",
+	  SPCR_B(.space = 0, .width = 32, .access = 0, .addr = 0xfe032000,
+		 .baud = 7), .width = 32, .shift = 2, .baud = 115200 },
+	{ "MMIO 16-bit", SPCR_B(.space = 0, .width = 16, .access = 2,
+				.addr = 0xfe032000, .baud = 7),
+	  .width = 16, .shift = 1, .baud = 115200 },
+	{ "MMIO byte registers", SPCR_B(.space = 0, .width = 8, .access = 1,
+					.addr = 0xfedc9000, .baud = 7),
+	  .width = 8, .shift = 0, .baud = 115200 },
+	/* As Linux reads it: the access size wins over the bit width. */
+	{ "MMIO bit width 32, byte access",
+	  SPCR_B(.iface = 0x12, .space = 0, .width = 32, .access = 1,
+		 .addr = 0xfedc9000, .baud = 7), .width = 8, .baud = 115200 },
+	{ "PCI serial card", SPCR_B(.space = 1, .width = 8, .access = 1,
+				    .addr = 0xe000, .baud = 7, .pci = true),
+	  .width = 8, .baud = 115200, .pci = true },
+	{ "revision 4: precise baud rate", SPCR_B(.rev = 4, .len = 90,
+		.space = 1, .width = 8, .addr = 0x3f8, .baud = 7,
+		.precise = 1500000), .width = 8, .baud = 1500000 },
+	{ "revision 4: precise 0 keeps the code", SPCR_B(.rev = 4, .len = 88,
+		.space = 1, .width = 8, .addr = 0x3f8, .baud = 6),
+	  .width = 8, .baud = 57600 },
+	{ "revision 2: no precise field, whatever is there",
+	  SPCR_B(.len = 88, .space = 1, .width = 8, .addr = 0x3f8, .baud = 7,
+		 .precise = 1500000), .width = 8, .baud = 115200 },
+	{ "bad length", SPCR_B(.len = 79, .space = 1, .addr = 0x3f8),
+	  .msg = "SPCR: length 79 < 80" },
+	{ "bad checksum", SPCR_B(.space = 1, .addr = 0x3f8, .baud = 7),
+	  .spoil_sum = true, .msg = "SPCR at 0x7fe5000: bad checksum" },
+	{ "PL011", SPCR_B(.iface = 3, .space = 0, .addr = 0x9000000),
+	  .msg = "SPCR: interface type 0x3 (ARM PL011) not supported" },
+	{ "interface type nobody knows", SPCR_B(.iface = 0x7f, .space = 1),
+	  .msg = "SPCR: interface type 0x7f (unknown) not supported" },
+	{ "baud rate code 5", SPCR_B(.space = 1, .addr = 0x3f8, .baud = 5),
+	  .msg = "SPCR: baud rate code 5 unknown" },
+	{ "port past 0xfff8", SPCR_B(.space = 1, .addr = 0xfffa, .baud = 7),
+	  .msg = "SPCR: port 0xfffa out of range" },
+	{ "port 0", SPCR_B(.space = 1, .addr = 0, .baud = 7),
+	  .msg = "SPCR: port 0x0 out of range" },
+	{ "PCI configuration space", SPCR_B(.space = 2, .addr = 0x3f8),
+	  .msg = "SPCR: base in address space 2, not memory or I/O" },
+	{ "64-bit registers", SPCR_B(.space = 0, .width = 64, .access = 4,
+				     .addr = 0xfe032000, .baud = 7),
+	  .msg = "SPCR: no 8, 16 or 32-bit registers (bit width 64, access size 4)" },
+	{ "MMIO at 0", SPCR_B(.space = 0, .width = 32, .access = 3, .baud = 7),
+	  .msg = "SPCR: base address 0x0 unusable" },
+	{ "MMIO wrapping", SPCR_B(.space = 0, .width = 32, .access = 3,
+				  .addr = 0xfffffffffffffff0ull, .baud = 7),
+	  .msg = "SPCR: base address 0xfffffffffffffff0 unusable" },
+};
+
+static void check_spcr_case(const struct spcr_case *c)
+{
+	assert_true(info.madt_ok);
+	assert_true(info.fadt_ok);
+	assert_int_equal(info.spcr_phys, SPCR_AT);
+	if (c->msg) {
+		assert_false(info.spcr_ok);
+		assert_contains(info.spcr_error, c->msg);
+		assert_contains(info.error, c->msg);
+		/* Nothing half-believed stays behind. */
+		assert_int_equal(info.spcr.base.address, 0);
+		assert_int_equal(info.spcr.baud, 0);
+		return;
+	}
+	assert_true(info.spcr_ok);
+	assert_string_equal(info.spcr_error, "");
+	assert_int_equal(info.spcr.revision, spcr_rev(&c->b));
+	assert_int_equal(info.spcr.iface, c->b.iface);
+	assert_int_equal(info.spcr.base.space_id, c->b.space);
+	assert_int_equal(info.spcr.base.address, c->b.addr);
+	assert_int_equal(info.spcr.reg_width, c->width);
+	assert_int_equal(info.spcr.reg_shift, c->shift);
+	assert_int_equal(info.spcr.baud_code, c->b.baud);
+	assert_int_equal(info.spcr.baud, c->baud);
+	assert_int_equal(info.spcr.flow_control, 2);
+	assert_int_equal(info.spcr.irq, 4);
+	assert_int_equal(info.spcr.gsi, 4);
+	assert_int_equal(info.spcr.uart_clock,
+			 spcr_rev(&c->b) >= 3 ? 1843200 : 0);
+	assert_int_equal(info.spcr.pci, c->pci);
+	if (!c->pci)
+		return;
+	assert_int_equal(info.spcr.pci_vendor_id, 0x8086);
+	assert_int_equal(info.spcr.pci_device_id, 0x9d27);
+	assert_int_equal(info.spcr.pci_bus, 2);
+	assert_int_equal(info.spcr.pci_dev, 0x1e);
+	assert_int_equal(info.spcr.pci_fn, 3);
+	assert_int_equal(info.spcr.pci_flags, 1);
+}
+
+static void test_spcr_table(void **state)
+{
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(spcr_cases); i++) {
+		const struct spcr_case *c = &spcr_cases[i];
+
+		print_message("  %s\n", c->name);
+		setup(NULL);
+		world_v0();
+		spcr_build(SPCR_AT, &c->b);
+		if (c->spoil_sum)
+			at(SPCR_AT)[58] ^= 1;
+		assert_int_equal(parse(), 0);
+		check_spcr_case(c);
+	}
+}
+
+/* Most PCs have none: that is no problem to report. */
+static void test_spcr_absent(void **state)
+{
+	const u64 e[] = { HPET_AT, MADT_AT, FADT_AT };
+
+	(void)state;
+	world_v0();
+	root_build(RSDT_AT, false, e, ARRAY_SIZE(e));
+	assert_int_equal(parse(), 0);
+	assert_false(info.spcr_ok);
+	assert_int_equal(info.spcr_phys, 0);
+	assert_string_equal(info.spcr_error, "");
+	assert_string_equal(info.error, "");
+}
+
+static void test_spcr_iface_names(void **state)
+{
+	(void)state;
+	assert_string_equal(acpi_spcr_iface_name(0), "16550");
+	assert_string_equal(acpi_spcr_iface_name(1), "16450");
+	assert_string_equal(acpi_spcr_iface_name(0x12), "16550 (GAS)");
+	assert_string_equal(acpi_spcr_iface_name(0x0e), "ARM SBSA");
+	assert_string_equal(acpi_spcr_iface_name(0xff), "unknown");
+}
+
+/* ------------------------------------------------------------ HPET */
+
+static void test_hpet_good(void **state)
+{
+	(void)state;
+	world_v0();
+	assert_int_equal(parse(), 0);
+	assert_true(info.hpet_ok);
+	assert_int_equal(info.hpet_phys, HPET_AT);
+	assert_int_equal(info.hpet_base, 0xfed00000);
+	assert_int_equal(info.hpet_block_id, 0x8086a701);
+	assert_int_equal(info.hpet_hw_rev, 1);
+	assert_int_equal(info.hpet_timers, 8);
+	assert_true(info.hpet_64bit);
+	assert_true(info.hpet_legacy);
+	assert_int_equal(info.hpet_vendor_id, 0x8086);
+	assert_int_equal(info.hpet_number, 0);
+	assert_int_equal(info.hpet_min_tick, 0x80);
+	assert_string_equal(info.hpet_error, "");
+}
+
+static const struct hpet_case {
+	const char *name;
+	u8 space;
+	u64 base;
+	u32 len;
+	const char *msg;
+} hpet_cases[] = {
+	{ "base in I/O space", 1, 0xfed0, 56,
+	  "HPET: base in address space 1, not memory" },
+	{ "short", 0, 0xfed00000, 52, "HPET: length 52 < 56" },
+	{ "header only", 0, 0xfed00000, 36, "HPET: length 36 < 56" },
+	{ "base 0", 0, 0, 56, "HPET: base address 0x0 unusable" },
+	{ "base wraps", 0, 0xfffffffffffffc01ull, 56,
+	  "HPET: base address 0xfffffffffffffc01 unusable" },
+};
+
+static void test_hpet_bad(void **state)
+{
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(hpet_cases); i++) {
+		const struct hpet_case *c = &hpet_cases[i];
+
+		print_message("  %s\n", c->name);
+		setup(NULL);
+		world_v0();
+		hpet_standard(HPET_AT, c->space, c->base, c->len);
+		assert_int_equal(parse(), 0);
+		assert_false(info.hpet_ok);
+		assert_int_equal(info.hpet_base, 0);
+		assert_contains(info.hpet_error, c->msg);
+		assert_true(info.madt_ok);
+		assert_true(info.fadt_ok);
+		assert_true(info.spcr_ok);
+	}
+	/* The checksum too. */
+	setup(NULL);
+	world_v0();
+	at(HPET_AT)[44] ^= 1;
+	assert_int_equal(parse(), 0);
+	assert_false(info.hpet_ok);
+	assert_contains(info.hpet_error, "HPET at 0x7fe4000: bad checksum");
+}
+
+/* ------------------------------------------------------------ FADT sleep */
+
+/* ACPI 1.0: 116 bytes, no X_ fields, PM1a control only. */
+static void test_fadt_sleep_acpi1(void **state)
+{
+	u8 *p;
+
+	(void)state;
+	world_v0();
+	p = fadt_begin(FADT_AT, 116);
+	put32(p + 40, (u32)DSDT_AT);
+	put32(p + 48, 0xb2);
+	p[52] = 0xe1;
+	put32(p + 64, 0x404);
+	p[89] = 2;
+	sdt_fix(p);
+	assert_int_equal(parse(), 0);
+	assert_true(info.fadt_ok);
+	assert_int_equal(info.fadt_revision, 1);
+	assert_int_equal(info.dsdt_phys, DSDT_AT);
+	assert_int_equal(info.smi_cmd, 0xb2);
+	assert_int_equal(info.acpi_enable, 0xe1);
+	assert_int_equal(info.pm1a_cnt_port, 0x404);
+	assert_int_equal(info.pm1b_cnt_port, 0);
+	assert_false(info.hw_reduced);
+	assert_true(info.s5_ok);
+	assert_int_equal(info.slp_typa, 5);
+	assert_int_equal(info.slp_typb, 6);
+}
+
+/* ACPI 2.0+: the X_ forms win when set; PM1b when there is one. */
+static void test_fadt_sleep_x_fields(void **state)
+{
+	u8 *p;
+
+	(void)state;
+	world_v0();
+	dsdt_build(SSDT1_AT, "DSDT", aml_s5_std, sizeof(aml_s5_std));
+	p = at(FADT_AT);
+	put32(p + 68, 0x4404);
+	put_gas(p + 172, 1, 16, 2, 0x1004);	/* X_PM1a: wins over 0x604 */
+	put_gas(p + 184, 0, 16, 2, 0xfe000000); /* X_PM1b in memory: legacy */
+	put64(p + 140, SSDT1_AT);		/* X_DSDT: wins over DSDT */
+	sdt_fix(p);
+	assert_int_equal(parse(), 0);
+	assert_int_equal(info.pm1a_cnt_port, 0x1004);
+	assert_int_equal(info.pm1b_cnt_port, 0x4404);
+	assert_int_equal(info.dsdt_phys, SSDT1_AT);
+	assert_true(info.s5_ok);
+	assert_int_equal(info.s5_phys, SSDT1_AT);
+
+	/* A control block above 0xffff is no port: noted, and no S5. */
+	setup(NULL);
+	world_v0();
+	p = at(FADT_AT);
+	put_gas(p + 172, 1, 16, 2, 0x10004);
+	sdt_fix(p);
+	assert_int_equal(parse(), 0);
+	assert_true(info.fadt_ok);
+	assert_int_equal(info.pm1a_cnt_port, 0);
+	assert_contains(info.error, "FADT: PM1a control block 0x10004 is not a port");
+	assert_false(info.s5_ok);
+	assert_contains(info.s5_error, "S5: the FADT has no PM1a control block");
+}
+
+/* A hardware-reduced ACPI 6 FADT, as on many Atom and ARM-like boards. */
+static u8 *fadt_hw_reduced(u8 rev, u32 flags, u32 len)
+{
+	u8 *p = fadt_begin(FADT_AT, len);
+
+	p[8] = rev;
+	put32(p + 112, flags);
+	put64(p + 140, DSDT_AT);
+	if (len >= 268) {
+		put_gas(p + 244, 1, 8, 1, 0x1804);
+		put_gas(p + 256, 1, 8, 1, 0x1800);
+	}
+	sdt_fix(p);
+	return p;
+}
+
+static void test_fadt_sleep_hw_reduced(void **state)
+{
+	(void)state;
+	world_v0();
+	fadt_hw_reduced(6, 1u << 20, FADT_FULL_LEN);
+	assert_int_equal(parse(), 0);
+	assert_true(info.fadt_ok);
+	assert_true(info.hw_reduced);
+	assert_int_equal(info.pm1a_cnt_port, 0);
+	assert_int_equal(info.sleep_ctl.space_id, ACPI_GAS_IO);
+	assert_int_equal(info.sleep_ctl.bit_width, 8);
+	assert_int_equal(info.sleep_ctl.address, 0x1804);
+	assert_int_equal(info.sleep_sts.address, 0x1800);
+	assert_int_equal(info.smi_cmd, 0);
+	assert_true(info.s5_ok);
+	assert_int_equal(info.slp_typa, 5);
+	assert_string_equal(info.error, "");
+
+	/* Bit 20 of a revision 4 FADT is a reserved bit, not the mode. */
+	setup(NULL);
+	world_v0();
+	fadt_hw_reduced(4, 1u << 20, FADT_FULL_LEN);
+	assert_int_equal(parse(), 0);
+	assert_false(info.hw_reduced);
+	assert_false(info.s5_ok);
+	assert_contains(info.s5_error, "S5: the FADT has no PM1a control block");
+
+	/* Hardware-reduced, but too short for the sleep registers. */
+	setup(NULL);
+	world_v0();
+	fadt_hw_reduced(5, 1u << 20, 244);
+	assert_int_equal(parse(), 0);
+	assert_true(info.hw_reduced);
+	assert_int_equal(info.sleep_ctl.address, 0);
+	assert_false(info.s5_ok);
+	assert_int_equal(info.slp_typa, 0);
+	assert_contains(info.s5_error,
+			"S5: hardware-reduced FADT without SLEEP_CONTROL_REG");
+
+	/* A sleep control register in PCI configuration space. */
+	setup(NULL);
+	world_v0();
+	put_gas(fadt_hw_reduced(6, 1u << 20, FADT_FULL_LEN) + 244, 2, 8, 1, 4);
+	sdt_fix(at(FADT_AT));
+	assert_int_equal(parse(), 0);
+	assert_false(info.s5_ok);
+	assert_contains(info.s5_error,
+			"S5: SLEEP_CONTROL_REG 0x4 in address space 2");
+}
+
+/* A FADT refused whole leaves no sleep register behind. */
+static void test_fadt_sleep_discarded(void **state)
+{
+	(void)state;
+	world_v0();
+	at(FADT_AT)[100] ^= 1;
+	assert_int_equal(parse(), 0);
+	assert_false(info.fadt_ok);
+	assert_int_equal(info.pm1a_cnt_port, 0);
+	assert_int_equal(info.dsdt_phys, 0);
+	assert_int_equal(info.smi_cmd, 0);
+	assert_false(info.s5_ok);
+	assert_string_equal(info.s5_error, "S5: no usable FADT");
+}
+
+/* ------------------------------------------------------------ \_S5 */
+
+struct s5_case {
+	const char *name;
+	u8 aml[32];
+	u32 len;
+	int typa, typb;		/* -1: refused with @msg */
+	const char *msg;
+};
+
+#define NAME_S5 0x08, '_', 'S', '5', '_'
+
+static const struct s5_case s5_cases[] = {
+	{ "byte prefixes", { NAME_S5, 0x12, 0x08, 0x04, 0x0a, 0x07, 0x0a, 0x03,
+			     0x00, 0x00 }, 14, 7, 3, NULL },
+	{ "Zero and One opcodes", { NAME_S5, 0x12, 0x06, 0x04, 0x00, 0x01, 0x00,
+				    0x00 }, 12, 0, 1, NULL },
+	{ "root prefix", { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x02,
+			   0x0a, 0x05, 0x0a, 0x05 }, 13, 5, 5, NULL },
+	{ "parent prefixes", { 0x08, '^', '^', '_', 'S', '5', '_', 0x12, 0x04,
+			       0x02, 0x01, 0x01 }, 12, 1, 1, NULL },
+	{ "word, dword, qword", { NAME_S5, 0x12, 0x13, 0x03, 0x0b, 0x07, 0x00,
+				  0x0c, 0x02, 0x00, 0x00, 0x00, 0x0e, 0x01 },
+	  25, 7, 2, NULL },
+	{ "2-byte PkgLength, not minimal", { NAME_S5, 0x12, 0x47, 0x00, 0x02,
+					     0x0a, 0x05, 0x0a, 0x04 },
+	  13, 5, 4, NULL },
+	{ "two elements, more declared", { NAME_S5, 0x12, 0x06, 0x04, 0x0a,
+					   0x05, 0x0a, 0x06 }, 12, 5, 6, NULL },
+	{ "not a package", { NAME_S5, 0x0a, 0x05 }, 7, -1, -1,
+	  "_S5_ at +0x38 is not a Package" },
+	{ "name at the very end", { NAME_S5 }, 5, -1, -1,
+	  "_S5_ at +0x38 is not a Package" },
+	{ "PkgLength past the table", { NAME_S5, 0x12, 0x20, 0x02, 0x0a, 0x05,
+					0x0a, 0x05 }, 12, -1, -1,
+	  "package at +0x3e (PkgLength 32) runs past the end (0x6 bytes left)" },
+	{ "4-byte PkgLength cut off", { NAME_S5, 0x12, 0xc0, 0x01 }, 8, -1, -1,
+	  "4-byte PkgLength at +0x3e runs past the end" },
+	{ "3-byte PkgLength one byte short", { NAME_S5, 0x12, 0x80, 0x01 }, 8,
+	  -1, -1, "3-byte PkgLength at +0x3e runs past the end" },
+	{ "PkgLength missing", { NAME_S5, 0x12 }, 6, -1, -1,
+	  "PkgLength at +0x3e is past the end" },
+	{ "PkgLength too short", { NAME_S5, 0x12, 0x01, 0x02, 0x0a, 0x05 },
+	  10, -1, -1, "PkgLength 1 at +0x3e is too short" },
+	{ "one element", { NAME_S5, 0x12, 0x04, 0x01, 0x0a, 0x05 }, 10, -1, -1,
+	  "_S5_ at +0x38 has 1 elements, not 2" },
+	{ "package ends in an element", { NAME_S5, 0x12, 0x05, 0x02, 0x0a,
+					  0x05, 0x0c, 0x05, 0x00, 0x00, 0x00 },
+	  15, -1, -1, "element 1 at +0x42 runs past the package end" },
+	/* The table goes on; the package does not. */
+	{ "element one byte short", { NAME_S5, 0x12, 0x08, 0x02, 0x0a, 0x05,
+				      0x0c, 0x05, 0x00, 0x00, 0x00 },
+	  15, -1, -1, "element 1 at +0x42 runs past the package end" },
+	{ "package ends before element 1", { NAME_S5, 0x12, 0x04, 0x02, 0x0a,
+					     0x05, 0x0a, 0x05 },
+	  12, -1, -1, "element 1 at +0x42 is past the package end" },
+	{ "a name, not a constant", { NAME_S5, 0x12, 0x0a, 0x02, 'S', 'L', 'P',
+				      'A', 'S', 'L', 'P', 'B' },
+	  16, -1, -1, "element 0 at +0x40: opcode 0x53 is no integer constant" },
+	{ "SLP_TYP of 8", { NAME_S5, 0x12, 0x06, 0x02, 0x0a, 0x05, 0x0a, 0x08 },
+	  12, -1, -1, "SLP_TYPb 0x8 does not fit 3 bits" },
+	{ "Ones", { NAME_S5, 0x12, 0x04, 0x02, 0xff, 0x00 }, 10, -1, -1,
+	  "SLP_TYPa 0xffffffffffffffff does not fit 3 bits" },
+};
+
+static void test_s5_table(void **state)
+{
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(s5_cases); i++) {
+		const struct s5_case *c = &s5_cases[i];
+
+		print_message("  %s\n", c->name);
+		setup(NULL);
+		world_v0();
+		dsdt_build(DSDT_AT, "DSDT", c->aml, c->len);
+		assert_int_equal(parse(), 0);
+		assert_true(info.fadt_ok);
+		if (c->typa < 0) {
+			assert_false(info.s5_ok);
+			assert_int_equal(info.slp_typa, 0);
+			assert_int_equal(info.s5_phys, 0);
+			assert_contains(info.s5_error, "S5: DSDT at 0x7fe6000: ");
+			assert_contains(info.s5_error, c->msg);
+			continue;
+		}
+		if (!info.s5_ok)
+			fail_msg("refused: %s", info.s5_error);
+		assert_int_equal(info.slp_typa, c->typa);
+		assert_int_equal(info.slp_typb, c->typb);
+		assert_string_equal(info.error, "");
+	}
+}
+
+/* PkgLength (ACPI 20.2.4) written here independently of the parser. */
+static u32 pkglen_put(u8 *p, u32 payload)
+{
+	u32 n = payload + 1 <= 0x3f ? 1 : payload + 2 <= 0xfff ? 2 :
+		payload + 3 <= 0xfffff ? 3 : 4;
+	u32 len = payload + n, i;
+
+	if (n == 1) {
+		p[0] = (u8)len;
+		return 1;
+	}
+	p[0] = (u8)(((n - 1) << 6) | (len & 0xf));
+	for (i = 1; i < n; i++)
+		p[i] = (u8)(len >> (4 + 8 * (i - 1)));
+	return n;
+}
+
+/*
+ * Name(_S5_, Package(3) { 3, 4, "xxx..." }) with a @str_len-character
+ * string, so that the PkgLength needs more than one byte.
+ */
+static u32 s5_long(u8 *aml, u32 str_len)
+{
+	u32 payload = 1 + 2 + 2 + 1 + str_len + 1, n = 0;
+
+	memcpy(aml, (const u8[]){ NAME_S5, 0x12 }, 6);
+	n = 6 + pkglen_put(aml + 6, payload);
+	aml[n++] = 3;
+	memcpy(aml + n, (const u8[]){ 0x0a, 3, 0x0a, 4, 0x0d }, 5);
+	n += 5;
+	memset(aml + n, 'x', str_len);
+	n += str_len;
+	aml[n++] = 0;
+	return n;
+}
+
+static void test_s5_long_pkglength(void **state)
+{
+	static const struct {
+		u32 str_len, pkglen_bytes;
+	} sizes[] = { { 50, 1 }, { 60, 2 }, { 200, 2 }, { 4080, 2 },
+		      { 4100, 3 }, { 0x4f00, 3 } };
+	static u8 aml[0x5000];
+	unsigned int i;
+	u32 n;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		print_message("  string of %u\n", sizes[i].str_len);
+		setup(NULL);
+		world_v0();
+		n = s5_long(aml, sizes[i].str_len);
+		assert_int_equal(aml[6] >> 6, sizes[i].pkglen_bytes - 1);
+		dsdt_build(DSDT_AT, "DSDT", aml, n);
+		assert_int_equal(parse(), 0);
+		if (!info.s5_ok)
+			fail_msg("refused: %s", info.s5_error);
+		assert_int_equal(info.slp_typa, 3);
+		assert_int_equal(info.slp_typb, 4);
+		/* One byte short of its PkgLength: refused. */
+		setup(NULL);
+		world_v0();
+		dsdt_build(DSDT_AT, "DSDT", aml, n - 1);
+		assert_int_equal(parse(), 0);
+		assert_false(info.s5_ok);
+		assert_contains(info.s5_error, "runs past the end");
+	}
+}
+
+/* Two SSDTs in the root after the others; the DSDT has no _S5. */
+static void world_ssdts(const u8 *aml1, u32 n1, const u8 *aml2, u32 n2)
+{
+	const u64 e[] = { HPET_AT, SSDT1_AT, MADT_AT, FADT_AT, SPCR_AT,
+			  SSDT2_AT };
+
+	world_v0();
+	dsdt_build(DSDT_AT, "DSDT", NULL, 0);
+	dsdt_build(SSDT1_AT, "SSDT", aml1, n1);
+	dsdt_build(SSDT2_AT, "SSDT", aml2, n2);
+	root_build(RSDT_AT, false, e, ARRAY_SIZE(e));
+}
+
+static const u8 aml_s5_other[] = {
+	0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x02, 0x0a, 0x07, 0x0a,
+	0x07,
+};
+
+static void test_s5_in_ssdt(void **state)
+{
+	(void)state;
+	world_ssdts(NULL, 0, aml_s5_other, sizeof(aml_s5_other));
+	assert_int_equal(parse(), 0);
+	assert_true(info.s5_ok);
+	assert_int_equal(info.s5_phys, SSDT2_AT);
+	assert_int_equal(info.nr_ssdts_scanned, 2);
+	assert_int_equal(info.slp_typa, 7);
+	assert_string_equal(info.error, "");
+
+	/* The first SSDT that names it wins. */
+	setup(NULL);
+	world_ssdts(aml_s5_std, sizeof(aml_s5_std), aml_s5_other,
+		    sizeof(aml_s5_other));
+	assert_int_equal(parse(), 0);
+	assert_int_equal(info.s5_phys, SSDT1_AT);
+	assert_int_equal(info.nr_ssdts_scanned, 1);
+	assert_int_equal(info.slp_typa, 5);
+
+	/* The DSDT's own comes before any SSDT's. */
+	setup(NULL);
+	world_ssdts(aml_s5_other, sizeof(aml_s5_other), NULL, 0);
+	dsdt_build(DSDT_AT, "DSDT", aml_s5_std, sizeof(aml_s5_std));
+	assert_int_equal(parse(), 0);
+	assert_int_equal(info.s5_phys, DSDT_AT);
+	assert_int_equal(info.nr_ssdts_scanned, 0);
+}
+
+static void test_s5_absent(void **state)
+{
+	static const u8 broken[] = { NAME_S5, 0x12, 0x04, 0x01, 0x0a, 0x05 };
+
+	(void)state;
+	world_ssdts(NULL, 0, NULL, 0);
+	assert_int_equal(parse(), 0);
+	assert_false(info.s5_ok);
+	assert_int_equal(info.nr_ssdts_scanned, 2);
+	assert_string_equal(info.s5_error, "S5: no _S5_ in the DSDT or 2 SSDTs");
+
+	/* A broken _S5 decides: a later good one would not load either. */
+	setup(NULL);
+	world_ssdts(broken, sizeof(broken), aml_s5_other,
+		    sizeof(aml_s5_other));
+	assert_int_equal(parse(), 0);
+	assert_false(info.s5_ok);
+	assert_int_equal(info.nr_ssdts_scanned, 1);
+	assert_contains(info.s5_error, "S5: SSDT at 0x7feb000: _S5_ at +0x38");
+
+	/* No DSDT named at all. */
+	setup(NULL);
+	world_v0();
+	put32(at(FADT_AT) + 40, 0);
+	put64(at(FADT_AT) + 140, 0);
+	sdt_fix(at(FADT_AT));
+	assert_int_equal(parse(), 0);
+	assert_false(info.s5_ok);
+	assert_string_equal(info.s5_error, "S5: the FADT names no DSDT");
+}
+
+/* A bad DSDT checksum is common on real boards: noted, scanned anyway. */
+static void test_s5_dsdt_checksum(void **state)
+{
+	(void)state;
+	world_v0();
+	at(DSDT_AT)[40] ^= 1;
+	assert_int_equal(parse(), 0);
+	assert_true(info.s5_ok);
+	assert_int_equal(info.slp_typa, 5);
+	assert_string_equal(info.error,
+			    "DSDT at 0x7fe6000: bad checksum, scanned anyway");
+	assert_string_equal(info.s5_error, "");
+}
+
+/* An unreadable DSDT costs the DSDT only; an SSDT may still name _S5. */
+static void test_s5_dsdt_unreadable(void **state)
+{
+	(void)state;
+	world_ssdts(NULL, 0, aml_s5_other, sizeof(aml_s5_other));
+	put64(at(FADT_AT) + 140, HOLE_AT);
+	sdt_fix(at(FADT_AT));
+	assert_int_equal(parse(), 0);
+	assert_true(info.s5_ok);
+	assert_int_equal(info.s5_phys, SSDT2_AT);
+	assert_string_equal(info.s5_error, "");
+	assert_contains(info.error, "DSDT at 0x90000000: not mapped");
+
+	/* With no SSDT to help, the DSDT's problem is the reason given. */
+	setup(NULL);
+	world_v0();
+	memcpy(at(DSDT_AT), "SSDT", 4);
+	sdt_fix(at(DSDT_AT));
+	assert_int_equal(parse(), 0);
+	assert_false(info.s5_ok);
+	assert_string_equal(info.s5_error,
+			    "DSDT at 0x7fe6000: signature is not DSDT");
+}
+
+/* The scanner on its own, as the fuzzer calls it. */
+static void test_aml_find_s5_direct(void **state)
+{
+	static const u8 aml[] = { 0x00, NAME_S5, 0x12, 0x04, 0x02, 0x01, 0x00 };
+	char why[8];
+	u8 a = 9, b = 9;
+
+	(void)state;
+	assert_int_equal(acpi_aml_find_s5(NULL, 10, 0, &a, &b, why,
+					  sizeof(why)), -HV_ENOENT);
+	assert_int_equal(acpi_aml_find_s5(aml, sizeof(aml), sizeof(aml), &a, &b,
+					  why, sizeof(why)), -HV_ENOENT);
+	/* Starting past the NameOp: not found. */
+	assert_int_equal(acpi_aml_find_s5(aml, sizeof(aml), 2, &a, &b, why,
+					  sizeof(why)), -HV_ENOENT);
+	assert_int_equal(acpi_aml_find_s5(aml, sizeof(aml), 0, &a, &b, why,
+					  sizeof(why)), 0);
+	assert_int_equal(a, 1);
+	assert_int_equal(b, 0);
+	assert_string_equal(why, "");
+	/* A short reason buffer truncates; a zero-sized one is left alone. */
+	assert_int_equal(acpi_aml_find_s5(aml, sizeof(aml) - 1, 0, &a, &b, why,
+					  sizeof(why)), -HV_EINVAL);
+	assert_int_equal(strlen(why), sizeof(why) - 1);
+	assert_int_equal(acpi_aml_find_s5(aml, sizeof(aml) - 1, 0, &a, &b, NULL,
+					  0), -HV_EINVAL);
+}
+
 /* ------------------------------------------------------------ RSDP scan */
 
 static void set_ebda(u16 seg)
@@ -989,6 +1838,22 @@ int main(void)
 		T(test_fadt_bad_checksum),
 		T(test_fadt_too_short),
 		T(test_fadt_table),
+		T(test_spcr_table),
+		T(test_spcr_absent),
+		T(test_spcr_iface_names),
+		T(test_hpet_good),
+		T(test_hpet_bad),
+		T(test_fadt_sleep_acpi1),
+		T(test_fadt_sleep_x_fields),
+		T(test_fadt_sleep_hw_reduced),
+		T(test_fadt_sleep_discarded),
+		T(test_s5_table),
+		T(test_s5_long_pkglength),
+		T(test_s5_in_ssdt),
+		T(test_s5_absent),
+		T(test_s5_dsdt_checksum),
+		T(test_s5_dsdt_unreadable),
+		T(test_aml_find_s5_direct),
 		T(test_scan_ebda),
 		T(test_scan_bios_area),
 		T(test_scan_rejects_bad_checksum),

@@ -5,8 +5,9 @@
  * layouts (every checksum, signature, length, pointer, FADT register and
  * MADT entry, the DSDT's AML byte for byte), and through Lamina's own host
  * parser (drivers/acpi_tables.c),
- * which must find the RSDP by the BIOS scan, the CPUs, the IOAPIC and the
- * FADT's reset register: two independent pieces that have to agree.
+ * which must find the RSDP by the BIOS scan, the CPUs, the IOAPIC, the
+ * FADT's reset and sleep registers and the DSDT's \_S5: two independent
+ * pieces that have to agree.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -429,6 +430,29 @@ static void parse_back(unsigned int nr_cpus, u64 gpa)
 	assert_int_equal(info.reset_reg.bit_width, 8);
 	assert_int_equal(info.reset_reg.address, LINUX_PM_RESET);
 	assert_int_equal(info.reset_value, LINUX_PM_RESET_VALUE);
+
+	/* What a guest's power-off uses: hardware-reduced sleep registers. */
+	assert_int_equal(info.fadt_revision, 6);
+	assert_true(info.hw_reduced);
+	assert_int_equal(info.dsdt_phys, gpa + DSDT_OFF);
+	assert_int_equal(info.smi_cmd, 0);
+	assert_int_equal(info.pm1a_cnt_port, 0);
+	assert_int_equal(info.pm1b_cnt_port, 0);
+	assert_int_equal(info.sleep_ctl.space_id, ACPI_GAS_IO);
+	assert_int_equal(info.sleep_ctl.bit_width, 8);
+	assert_int_equal(info.sleep_ctl.address, LINUX_PM_SLEEP_CTL);
+	assert_int_equal(info.sleep_sts.space_id, ACPI_GAS_IO);
+	assert_int_equal(info.sleep_sts.address, LINUX_PM_SLEEP_STS);
+	assert_true(info.s5_ok);
+	assert_int_equal(info.s5_phys, gpa + DSDT_OFF);
+	assert_int_equal(info.slp_typa, LINUX_S5_TYP);
+	assert_int_equal(info.slp_typb, LINUX_S5_TYP);
+	assert_string_equal(info.s5_error, "");
+	/* No SPCR, no HPET: nothing to find, nothing to complain about. */
+	assert_false(info.spcr_ok);
+	assert_int_equal(info.spcr_phys, 0);
+	assert_false(info.hpet_ok);
+	assert_int_equal(info.hpet_phys, 0);
 }
 
 static void test_host_parser(void **state)
