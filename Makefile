@@ -37,6 +37,8 @@ all: $(BUILD)/lamina.elf $(BUILD)/lamina-stripped.elf $(BUILD)/lamina-cfg \
 
 # The Linux guest (Debian's kernel, a busybox initramfs): `make linux-guest`.
 include tools/linux-guest/linux.mk
+# Linux KVM running the exit-cost guest: the peer bench/kvm_peer.py measures.
+include tools/kvm-peer/kvm-peer.mk
 
 $(BUILD)/k/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -171,11 +173,12 @@ fuzz: deps $(FUZZ_BINS)
 
 # ---------------------------------------------------------------- all tests
 PYTEST_ARGS ?= -n 2
-test-integration: deps $(BUILD)/lamina.iso $(GUESTS) $(BUILD)/lamina-ctl $(BUILD)/lamina.efi linux-guest
+test-integration: deps $(BUILD)/lamina.iso $(GUESTS) $(BUILD)/lamina-ctl $(BUILD)/lamina.efi linux-guest \
+		kvm-peer
 	$(PYTHON) -m pytest tests/integration $(PYTEST_ARGS) -m "not slow"
 
 # What takes minutes of emulated time: the Linux guest under Bochs (VMX).
-test-slow: deps $(BUILD)/lamina.iso $(GUESTS) linux-guest
+test-slow: deps $(BUILD)/lamina.iso $(GUESTS) linux-guest kvm-peer
 	$(PYTHON) -m pytest tests/integration $(PYTEST_ARGS) -m slow
 
 # Unit tests, a short fuzz pass over every parser, then the emulator suites.
@@ -198,9 +201,10 @@ $(BUILD)/bench/stage2_build: bench/stage2_build.c mm/stage2.c include/lamina/sta
 # into build/bench/report.{txt,json} and the exit-cost plot, and copies
 # both to docs/perf/ (bench/README.md).
 bench: deps $(BUILD)/lamina.iso $(BUILD)/lamina-ctl $(BUILD)/lamina.efi $(GUESTS) $(BUILD)/bench/memslot_lookup \
-		$(BUILD)/bench/stage2_build linux-guest
+		$(BUILD)/bench/stage2_build linux-guest kvm-peer
 	$(PYTHON) bench/host_micro.py
 	$(PYTHON) bench/exit_cost.py
+	$(PYTHON) bench/kvm_peer.py
 	$(PYTHON) bench/guest_runs.py && $(PYTHON) bench/vm_footprint.py
 	$(PYTHON) bench/lifecycle.py $(LIFECYCLE_ARGS)
 	$(PYTHON) bench/run.py $(BENCH_ARGS)

@@ -62,7 +62,10 @@ const char *time_source(void);
 
 /* drivers/reset.c */
 void __noreturn machine_reboot(void);
-/* Functions machine_reboot() calls first, newest first. */
+/* ACPI S5 (soft off); halts when the machine has none. */
+void __noreturn machine_poweroff(void);
+/* Functions machine_reboot() and machine_poweroff() call first, newest
+ * first. */
 int reboot_hook_register(void (*fn)(void));
 void reboot_hook_unregister(void (*fn)(void));
 

@@ -160,6 +160,14 @@ static int cmd_reboot(struct mon_ctx *ctx, int argc, char **argv)
 	machine_reboot();
 }
 
+static int cmd_poweroff(struct mon_ctx *ctx, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	mon_printf(ctx, "powering off\r\n");
+	machine_poweroff();
+}
+
 const struct mon_cmd monitor_commands[] = {
 	{ "help", "[COMMAND]", "list commands, or explain one",
 	  "With a command name, shows its arguments and what it does.",
@@ -303,6 +311,12 @@ const struct mon_cmd monitor_commands[] = {
 	  "Stops every CPU, then resets through the ACPI reset register, the\r\n"
 	  "keyboard controller, or a triple fault, whichever works first.",
 	  0, 0, cmd_reboot },
+	{ "poweroff", "", "switch the machine off",
+	  "Stops every CPU and every VM with it, then switches the machine\r\n"
+	  "off through ACPI (the soft-off state S5 that the firmware's tables\r\n"
+	  "describe). Where the firmware gives no way to, the CPUs halt and\r\n"
+	  "the log says so: then use the power button.",
+	  0, 0, cmd_poweroff },
 };
 
 const size_t nr_monitor_commands = ARRAY_SIZE(monitor_commands);

@@ -54,36 +54,7 @@ PD_ADDR		equ 0x400000		; page directory, then the page tables
 BUF_ADDR	equ 0x1000000		; the walk's buffer: 16 MiB up
 MILLION		equ 1000000
 
-; ---------------------------------------------------------------- ELF
-ehdr:	db 0x7f, "ELF", 1, 1, 1, 0	; 32-bit, little-endian, version 1
-	times 8 db 0
-	dw 2				; e_type: executable
-	dw 3				; e_machine: i386
-	dd 1				; e_version
-	dd start			; e_entry
-	dd phdr - ehdr			; e_phoff
-	dd 0				; e_shoff
-	dd 0				; e_flags
-	dw ehdr_end - ehdr		; e_ehsize
-	dw phdr_end - phdr		; e_phentsize
-	dw 1				; e_phnum
-	dw 0, 0, 0			; e_shentsize, e_shnum, e_shstrndx
-ehdr_end:
-phdr:	dd 1				; PT_LOAD: the whole file, then the stack
-	dd 0				; p_offset
-	dd BASE				; p_vaddr
-	dd BASE				; p_paddr
-	dd file_end - ehdr		; p_filesz
-	dd mem_end - ehdr		; p_memsz
-	dd 7				; p_flags: rwx
-	dd 0x1000			; p_align
-phdr_end:
-
-; ---------------------------------------------------------------- multiboot
-align 4
-mbhdr:	dd MB_MAGIC
-	dd MB_FLAGS
-	dd -(MB_MAGIC + MB_FLAGS)
+%include "mb1elf.inc"
 
 ; ---------------------------------------------------------------- main
 start:

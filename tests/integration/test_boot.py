@@ -24,7 +24,7 @@ LOG_LINE_RE = re.compile(r"^\[\s*(\d+)\.(\d{6})\] ([A-Za-z0-9_.-]+): ")
 ONLINE_RE = re.compile(r"\[\s*\d+\.\d{6}\] smp: (\d+) of (\d+) CPUs online")
 CPU_ROW_RE = re.compile(r"^\s*(\d+)\s+(\d+)\s+(online|offline)\b\s*(.*)$")
 COMMANDS = ("help", "version", "caps", "cpus", "vms", "slots", "xlate", "mem",
-            "log", "reboot")
+            "log", "reboot", "poweroff")
 
 CMD = pytest.mark.timeout(90)   # one command, Bochs included
 
