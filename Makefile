@@ -202,6 +202,7 @@ $(BUILD)/bench/stage2_build: bench/stage2_build.c mm/stage2.c include/lamina/sta
 # both to docs/perf/ (bench/README.md).
 bench: deps $(BUILD)/lamina.iso $(BUILD)/lamina-ctl $(BUILD)/lamina.efi $(GUESTS) $(BUILD)/bench/memslot_lookup \
 		$(BUILD)/bench/stage2_build linux-guest kvm-peer
+	rm -f $(BUILD)/bench/*.json # the report holds this run's results only
 	$(PYTHON) bench/host_micro.py
 	$(PYTHON) bench/exit_cost.py
 	$(PYTHON) bench/kvm_peer.py

@@ -11,7 +11,8 @@ format) into
     build/bench/report.txt    the machine (date, host CPU model and count,
                               QEMU and Bochs versions, accelerator, Lamina
                               commit), then a table per bench: figure,
-                              setup/vendor, median, spread, unit, backing
+                              setup/vendor, median, spread, unit, backing;
+                              then Lamina / KVM per exit kind and vendor
     build/bench/exit_costs.svg  instructions per exit round trip by exit
                               kind (cpuid, io, msr, hypercall, npf), one
                               bar per hypervisor and vendor, log scale;
@@ -267,6 +268,19 @@ def plot(d, results, machine):
     return rec
 
 
+def peer_ratios(rec):
+    """{vendor: {kind: Lamina / KVM}} from the plot's series, where both
+    are there: the issue's "report Lamina/KVM per exit kind and vendor"."""
+    vals = {sr["title"]: sr["values"] for sr in rec["series"]}
+    out = {}
+    for vendor in ("SVM", "VMX"):
+        lam, kvm = vals.get(f"Lamina {vendor}"), vals.get(f"KVM {vendor}")
+        if lam and kvm:
+            out[vendor.lower()] = {k: round(lam[k] / kvm[k], 3) for k in KINDS
+                                   if k in lam and kvm.get(k)}
+    return out
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -310,6 +324,14 @@ def main():
             f"{k} {num(s['values'][k])}" for k in KINDS
             if k in s["values"]) + f"  ({s['source']})")
     lines += [f"  note: {n}" for n in rec["notes"]]
+    ratios = peer_ratios(rec)
+    lines += ["", "== Lamina / KVM, instructions per exit round trip "
+              "(lower: Lamina cheaper)"]
+    for vendor, r in ratios.items():
+        lines.append(f"  {vendor}  " + ", ".join(
+            f"{k} {r[k]:.3f}" for k in KINDS if k in r))
+    if not ratios:
+        lines.append("  none: no vendor has both Lamina's and KVM's figures")
     if skipped:
         lines += ["", "not included:"] + [f"  {n}: {why}"
                                           for n, why in skipped]
@@ -327,6 +349,7 @@ def main():
                      (r.get("machine") or {}).get("lamina_commit"),
                      "figures": r["figures"]} for r in order],
         "plot": rec,
+        "lamina_over_kvm": ratios,
         "not_included": [{"file": n, "why": why} for n, why in skipped],
     }
     with open(os.path.join(d, "report.json"), "w") as f:
