@@ -4,6 +4,7 @@
  */
 #define pr_fmt(fmt) "boot: " fmt
 
+#include <lamina/errno.h>
 #include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
@@ -64,6 +65,7 @@ static void apply_cmdline(void)
 
 	if (cmdline_u64("loglevel", &level) && level <= LOG_DEBUG)
 		log_set_console_level((enum log_level)level);
+	console_from_cmdline();
 }
 
 void __noreturn kmain(u32 magic, u64 mbi);
@@ -76,6 +78,7 @@ void __noreturn kmain(u32 magic, u64 mbi)
 	parse_bootinfo(magic, mbi);
 	apply_cmdline();
 	acpi_init();
+	console_from_spcr();
 	time_init();
 	mm_init();
 	smp_init();

@@ -817,6 +817,39 @@ def start(setup, iso=DEFAULT_ISO, logdir=None, extra_args=(),
     return Machine(setup, proc, master, slave, logdir, emulator_log)
 
 
+# A PCI 16550 at a fixed slot, so that SeaBIOS gives its I/O BAR the same
+# port on every boot (tests/integration/test_console_select.py).
+PCI_SERIAL_ADDR = "0x5"
+
+
+def start_pci_serial(setup, iso=DEFAULT_ISO, logdir=None, extra_args=()):
+    """Boot `iso` in QEMU `setup` with a PCI serial card (-device pci-serial
+    at slot PCI_SERIAL_ADDR) as the Machine's serial line: Machine.child and
+    LOGDIR/serial.log are the card, and COM1 goes to LOGDIR/com1.log. For
+    Lamina's console= and SPCR console selection on machines without COM1.
+    """
+    setup = _setup(setup)
+    if setup.emulator != "qemu":
+        raise EmuError(f"{setup.name}: a PCI serial card needs QEMU")
+    check_available(setup, iso)
+    logdir = os.path.abspath(logdir or os.path.join(BUILD, "run", setup.name))
+    if os.path.isdir(logdir):
+        shutil.rmtree(logdir)
+    os.makedirs(logdir)
+    master, slave, slave_name = _open_serial_pty()
+    card = ["-chardev", f"serial,id=pciserial,path={slave_name}",
+            "-device", f"pci-serial,chardev=pciserial,addr={PCI_SERIAL_ADDR}"]
+    com1 = "file:" + os.path.join(logdir, "com1.log")
+    try:
+        proc = spawn_qemu(setup, iso, logdir, com1, card + list(extra_args))
+    except BaseException:
+        os.close(master)
+        os.close(slave)
+        raise
+    return Machine(setup, proc, master, slave, logdir,
+                   os.path.join(logdir, "qemu.log"))
+
+
 def _start_unix(setup, iso, logdir, extra_args, path):
     if os.path.exists(path):
         os.unlink(path)

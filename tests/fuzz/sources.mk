@@ -27,3 +27,4 @@ FUZZ_SRCS_fuzz_vrtc := kernel/vdev/vrtc.c
 FUZZ_SRCS_fuzz_pvh := kernel/guest/pvh.c lib/util.c
 FUZZ_SRCS_fuzz_efi_manifest := loader/efi/manifest.c loader/efi/kimage.c
 FUZZ_CFLAGS_fuzz_efi_manifest := -Iloader/efi
+FUZZ_SRCS_fuzz_console_arg := kernel/cmdline.c lib/util.c

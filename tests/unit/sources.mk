@@ -42,3 +42,5 @@ UNIT_SRCS_test_pvh := kernel/guest/pvh.c lib/util.c
 UNIT_SRCS_test_efi_manifest := loader/efi/manifest.c loader/efi/kimage.c \
 	loader/efi/mb2info.c kernel/bootinfo.c
 UNIT_CFLAGS_test_efi_manifest := -Iloader/efi
+# console= parser; the test supplies the bootinfo cmdline_get() reads.
+UNIT_SRCS_test_console_arg := kernel/cmdline.c lib/util.c
