@@ -50,7 +50,7 @@ static int console_switch(const struct uart_desc *d, const char *from)
 	}
 	pr_info("console: switching to %s (from %s)\n", what, from);
 	err = uart_setup(d);
-	BUG_ON(err); /* uart_probe() accepted it a moment ago */
+	BUG_ON(err); /* uart_probe() accepted it a moment ago: no second probe */
 	console_printf("\r\nLamina %s (git %s): console on %s (from %s); `log` replays the boot\r\n",
 		       lamina_version, lamina_git, what, from);
 	return 0;

@@ -156,11 +156,10 @@ int uart_probe(const struct uart_desc *d)
 int uart_setup(const struct uart_desc *d)
 {
 	struct uart_regs u;
-	int err = uart_probe(d);
+	int err = uart_regs_from(d, &u);
 
 	if (err)
 		return err;
-	uart_regs_from(d, &u);
 	console = u;
 	uart_program(&console, d->baud);
 	return 0;

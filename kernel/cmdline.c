@@ -5,14 +5,15 @@
 #include <lamina/uart.h>
 
 /*
- * Value of the last "key=value" for @key ("" for a bare "key"), or NULL.
- * Returned in a static buffer: copy it before the next call.
+ * The last word "key" or "key=value" for @key in @line: a pointer to its
+ * value (just past the '=', or just past the key for a bare "key", so
+ * v[-1] == '=' tells the two apart) with its length in @vlen, or NULL.
+ * Lamina's own command line and a Linux guest's both go through it.
  */
-const char *cmdline_get(const char *key)
+const char *cmdline_find(const char *line, const char *key, size_t *vlen)
 {
-	static char val[BOOTINFO_CMDLINE_MAX];
-	const char *p = bootinfo.cmdline, *found = NULL;
-	size_t klen = strlen(key), vlen = 0;
+	const char *p = line, *found = NULL;
+	size_t klen = strlen(key);
 
 	while (*p) {
 		const char *w = p;
@@ -23,12 +24,25 @@ const char *cmdline_get(const char *key)
 		if (wlen >= klen && !strncmp(w, key, klen) &&
 		    (wlen == klen || w[klen] == '=')) {
 			found = wlen == klen ? w + klen : w + klen + 1;
-			vlen = wlen == klen ? 0 : wlen - klen - 1;
+			*vlen = wlen == klen ? 0 : wlen - klen - 1;
 		}
 		p = w + wlen;
 		while (*p == ' ')
 			p++;
 	}
+	return found;
+}
+
+/*
+ * Value of the last "key=value" for @key ("" for a bare "key"), or NULL.
+ * Returned in a static buffer: copy it before the next call.
+ */
+const char *cmdline_get(const char *key)
+{
+	static char val[BOOTINFO_CMDLINE_MAX];
+	size_t vlen = 0;
+	const char *found = cmdline_find(bootinfo.cmdline, key, &vlen);
+
 	if (!found)
 		return NULL;
 	memcpy(val, found, vlen);

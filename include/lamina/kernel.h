@@ -19,6 +19,7 @@ extern char __rodata_start[], __rodata_end[];
 extern char __data_start[], __bss_start[], __bss_end[];
 
 /* kernel/cmdline.c: "key=value" or "key" words of the boot command line. */
+const char *cmdline_find(const char *line, const char *key, size_t *vlen);
 const char *cmdline_get(const char *key);
 bool cmdline_u64(const char *key, u64 *val);
 

@@ -28,7 +28,8 @@ void uart_init(u16 port, u32 baud);
  * that an MMIO base is mapped.
  */
 int uart_probe(const struct uart_desc *d);
-/* uart_probe(), then make @d the console; on failure the console stays. */
+/* Make @d, which uart_probe() accepted, the console; -HV_EINVAL (and the
+ * console stays) for one it would have refused. */
 int uart_setup(const struct uart_desc *d);
 /* "I/O 0x3f8" or "MMIO 0xfe032000 (32-bit registers)", plus the baud. */
 void uart_describe(const struct uart_desc *d, char *buf, size_t len);

@@ -124,13 +124,13 @@ static int write_acpi(struct load_ctx *c)
 	return 0;
 }
 
-/* Does the command line have option @opt ("name=") as a word of its own? */
-static bool has_option(const char *cmdline, const char *opt)
+/* Does the command line have "@key=..." as a word of its own? */
+static bool has_option(const char *cmdline, const char *key)
 {
-	for (const char *p = cmdline; (p = strstr(p, opt)); p++)
-		if (p == cmdline || p[-1] == ' ')
-			return true;
-	return false;
+	size_t len;
+	const char *v = cmdline_find(cmdline, key, &len);
+
+	return v && v[-1] == '=';
 }
 
 /*
@@ -149,10 +149,10 @@ static int write_cmdline(struct load_ctx *c)
 	if (!cfg)
 		cfg = "";
 	n = (size_t)snprintf(c->cmdline, max, "%s", cfg);
-	if (n < max && !has_option(cfg, "pci="))
+	if (n < max && !has_option(cfg, "pci"))
 		n += (size_t)snprintf(c->cmdline + n, max - n, "%spci=off",
 				      n ? " " : "");
-	if (n < max && !has_option(cfg, "tsc_early_khz="))
+	if (n < max && !has_option(cfg, "tsc_early_khz"))
 		n += (size_t)snprintf(c->cmdline + n, max - n, "%stsc_early_khz=%llu",
 				      n ? " " : "", (unsigned long long)tsc_khz);
 	if (n >= max)
