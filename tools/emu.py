@@ -423,13 +423,77 @@ def spawn_bochs(setup, iso, rundir, serial_dev, extra_lines=()):
 def spawn_qemu(setup, iso, rundir, serial_dev, extra_args=()):
     """Start QEMU on `iso` with its serial port on `serial_dev`; return the
     Popen. qemu.log in `rundir` gets its output."""
+    qmp = _qmp_path(rundir)
+    if os.path.exists(qmp):
+        os.unlink(qmp)
     argv = qemu_argv(setup, iso, rundir, serial_dev, extra_args)
+    argv += ["-qmp", f"unix:{_qemu_path(qmp)},server=on,wait=off"]
     with open(os.path.join(rundir, "command"), "w") as f:
         f.write(" ".join(argv) + "\n")
     with open(os.path.join(rundir, "qemu.log"), "wb") as out:
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, cwd=rundir,
                                 start_new_session=True)
+
+
+def _qmp_path(rundir):
+    """Where QEMU's QMP socket for a run in `rundir` is: RUNDIR/qmp.sock, or
+    a name under /tmp when that path is too long for a Unix socket."""
+    path = os.path.join(os.path.abspath(rundir), "qmp.sock")
+    if len(path.encode()) < 100:
+        return path
+    import hashlib
+    tag = hashlib.sha1(path.encode()).hexdigest()[:16]
+    return f"/tmp/lamina-qmp-{tag}.sock"
+
+
+class QmpError(EmuError):
+    """QEMU's QMP socket refused a command or did not answer."""
+
+
+def qmp_command(path, command, timeout=10.0, **arguments):
+    """Run one QMP command on the socket at `path`; return its "return"
+    value. Events that arrive first are skipped."""
+    import json
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        while True:
+            try:
+                sock.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline:
+                    raise QmpError(f"no QMP socket at {path}") from None
+                time.sleep(0.1)
+        reader = sock.makefile("rb")
+
+        def reply():
+            while True:
+                sock.settimeout(max(0.1, deadline - time.monotonic()))
+                try:
+                    line = reader.readline()
+                except socket.timeout:
+                    raise QmpError(f"{command}: no answer within "
+                                   f"{timeout:g} s") from None
+                if not line:
+                    raise QmpError(f"{command}: QEMU closed the socket")
+                msg = json.loads(line)
+                if "return" in msg or "error" in msg or "QMP" in msg:
+                    return msg
+
+        def execute(name, args=None):
+            req = {"execute": name}
+            if args:
+                req["arguments"] = args
+            sock.sendall(json.dumps(req).encode() + b"\n")
+            msg = reply()
+            if "error" in msg:
+                raise QmpError(f"{name}: {msg['error'].get('desc', msg)}")
+            return msg.get("return")
+
+        reply()  # the greeting
+        execute("qmp_capabilities")
+        return execute(command, arguments)
 
 
 # ---------------------------------------------------------------- machines
@@ -621,12 +685,38 @@ class Machine:
             except OSError:
                 pass
         self.transcript.close()
+        qmp = _qmp_path(self.logdir)
+        if qmp.startswith("/tmp/") and os.path.exists(qmp):
+            os.unlink(qmp)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.stop()
+
+    # -- QEMU's monitor (QMP)
+    def qmp(self, command, timeout=10.0, **arguments):
+        """Run a QMP command in this QEMU (e.g. "inject-nmi", or
+        "human-monitor-command" with command_line=...); return its result."""
+        if self.setup.emulator != "qemu":
+            raise EmuError(f"{self.setup.name}: QMP needs QEMU")
+        return qmp_command(_qmp_path(self.logdir), command, timeout,
+                           **arguments)
+
+    def hmp(self, line, timeout=10.0):
+        """A human-monitor command (e.g. "mce 0 1 ..."); return its text."""
+        return self.qmp("human-monitor-command", timeout,
+                        **{"command-line": line})
+
+    def screendump(self, name="screen.ppm"):
+        """Save the display as a PPM under the log directory; return the
+        path. The file stays there for a person to look at."""
+        path = os.path.join(self.logdir, name)
+        if os.path.exists(path):
+            os.unlink(path)
+        self.qmp("screendump", filename=path)
+        return path
 
     # -- serial line
     def send(self, data):

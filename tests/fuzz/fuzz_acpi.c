@@ -79,8 +79,13 @@ static void fix_sum(uint8_t *p, u32 len, unsigned int at)
 	p[at] = (uint8_t)-acpi_checksum(p, len);
 }
 
-/* Repair one table's checksum; returns it, or NULL when not in the image. */
-static uint8_t *fix_table(struct fake_mem *m, u64 phys)
+/*
+ * Repair one table's checksum; returns it, or NULL when not in the image.
+ * With follow set, a FADT's DSDT is repaired first: it hangs off the FADT,
+ * not the root. One level only, as the fuzzer soon finds a FADT whose DSDT
+ * pointer is the FADT itself (or another FADT pointing back).
+ */
+static uint8_t *fix_table(struct fake_mem *m, u64 phys, bool follow)
 {
 	uint8_t *p = img_at(m, phys, 36);
 	u32 len;
@@ -90,11 +95,10 @@ static uint8_t *fix_table(struct fake_mem *m, u64 phys)
 	len = rd32(p + 4);
 	if (len < 36 || !img_at(m, phys, len))
 		return NULL;
-	/* The DSDT hangs off the FADT, not the root: both its pointers. */
-	if (!memcmp(p, "FACP", 4) && len >= 44) {
-		fix_table(m, rd32(p + 40));
+	if (follow && !memcmp(p, "FACP", 4) && len >= 44) {
+		fix_table(m, rd32(p + 40), false);
 		if (len >= 148)
-			fix_table(m, rd64(p + 140));
+			fix_table(m, rd64(p + 140), false);
 	}
 	fix_sum(p, len, 9);
 	return p;
@@ -110,8 +114,8 @@ static void fix_root(struct fake_mem *m, u64 phys, unsigned int esize)
 	n = (rd32(p + 4) - 36) / esize;
 	for (i = 0; i < n && i < ACPI_MAX_TABLES; i++)
 		fix_table(m, esize == 8 ? rd64(p + 36 + i * 8) :
-					  rd32(p + 36 + i * 4));
-	fix_table(m, phys);
+					  rd32(p + 36 + i * 4), true);
+	fix_table(m, phys, false);
 }
 
 static void fix_sums(struct fake_mem *m, size_t off)
