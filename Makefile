@@ -142,9 +142,11 @@ $(BUILD)/tests/%: tests/unit/%.c $$(UNIT_SRCS_$$*) $(wildcard include/lamina/*.h
 
 unit-build: $(UNIT_BINS)
 
+# A unit test that runs past UNIT_TIMEOUT seconds has hung: it fails.
+UNIT_TIMEOUT ?= 300
 test-unit: deps $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; \
-		ASAN_OPTIONS=detect_leaks=1 $$t || fail=1; done; \
+		ASAN_OPTIONS=detect_leaks=1 timeout $(UNIT_TIMEOUT) $$t || fail=1; done; \
 	if [ $$fail = 0 ]; then echo "unit tests: all passed"; \
 	else echo "unit tests: FAILED"; exit 1; fi
 
@@ -162,13 +164,20 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $$(FUZZ_SRCS_$$*) $(wildcard include/lamina/*.h 
 
 fuzz-build: $(FUZZ_BINS)
 
-# Each target runs for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME).
+# Each target runs for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME);
+# one input that takes over 10 s is a hang and fails it. libFuzzer picks a
+# random seed unless FUZZ_SEED is given. make test gives one,
+# so that its short pass takes the same first steps on every machine: a CI
+# failure can be replayed, and a fresh random search is `make fuzz`.
 fuzz: deps $(FUZZ_BINS)
 	@for f in $(FUZZ_TARGETS); do echo "== fuzz $$f ($(FUZZ_SECONDS) s)"; \
 		mkdir -p $(BUILD)/fuzz/corpus-$$f; \
-		$(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+		$(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=0 \
+			$(if $(FUZZ_SEED),-seed=$(FUZZ_SEED)) -artifact_prefix=$(BUILD)/fuzz/$$f- \
 			$(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>$(BUILD)/fuzz/$$f.log \
-		|| { tail -40 $(BUILD)/fuzz/$$f.log; exit 1; }; \
+		|| { tail -40 $(BUILD)/fuzz/$$f.log; for a in $(BUILD)/fuzz/$$f-*; do \
+			echo "== $$a, base64 (to replay it elsewhere):"; \
+			head -c 4096 $$a | base64; done; exit 1; }; \
 		tail -1 $(BUILD)/fuzz/$$f.log; done
 
 # ---------------------------------------------------------------- all tests
@@ -185,7 +194,8 @@ test-slow: deps $(BUILD)/lamina.iso $(GUESTS) linux-guest kvm-peer
 # pytest's summary is the last line.
 test: deps
 	$(MAKE) --no-print-directory test-unit
-	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(or $(TEST_FUZZ_SECONDS),10)
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(or $(TEST_FUZZ_SECONDS),10) \
+		FUZZ_SEED=$(or $(FUZZ_SEED),1)
 	$(MAKE) --no-print-directory test-integration
 
 # Host micro-benchmarks of pure code, then boots in the emulators.

@@ -48,27 +48,11 @@ static const char *space_name(u8 space_id)
 	       space_id == ACPI_GAS_MEMORY ? "MMIO" : "address space";
 }
 
+/* A good SPCR is logged where the console is chosen (console_from_spcr). */
 static void log_spcr(void)
 {
-	const struct acpi_spcr *s = &acpi.spcr;
-	char baud[24] = "baud rate as set";
-
-	if (!acpi.spcr_phys)
-		return;
-	if (!acpi.spcr_ok) {
+	if (acpi.spcr_phys && !acpi.spcr_ok)
 		pr_warn("SPCR unusable: %s\n", acpi.spcr_error);
-		return;
-	}
-	if (s->baud)
-		snprintf(baud, sizeof(baud), "%u baud", s->baud);
-	pr_info("SPCR: %s at %s 0x%llx (%u-bit registers), %s%s\n",
-		acpi_spcr_iface_name(s->iface), space_name(s->base.space_id),
-		(unsigned long long)s->base.address, s->reg_width, baud,
-		s->flow_control & 2 ? ", RTS/CTS" : "");
-	if (s->pci)
-		pr_info("SPCR: PCI card %04x:%04x at %02x:%02x.%x, segment %u\n",
-			s->pci_vendor_id, s->pci_device_id, s->pci_bus,
-			s->pci_dev, s->pci_fn, s->pci_segment);
 }
 
 static void log_hpet(void)

@@ -76,35 +76,59 @@ void console_from_cmdline(void)
 	console_switch(&d, "command line");
 }
 
+/*
+ * The UART the firmware's SPCR table describes, as uart_probe() takes it;
+ * false (and @what says why) for one that is not a 16550 in I/O or memory
+ * space. The table parser has checked stride and width already.
+ */
+static bool spcr_uart(const struct acpi_spcr *s, struct uart_desc *d,
+		      char *what, size_t len)
+{
+	*d = (struct uart_desc){ .base = s->base.address, .baud = s->baud,
+				 .reg_shift = s->reg_shift,
+				 .reg_width = s->reg_width };
+	if (s->iface != ACPI_SPCR_16550 && s->iface != ACPI_SPCR_16450 &&
+	    s->iface != ACPI_SPCR_16550_GAS) {
+		snprintf(what, len, "a %s, not a 16550",
+			 acpi_spcr_iface_name(s->iface));
+		return false;
+	}
+	if (s->base.space_id == ACPI_GAS_IO) {
+		d->space = UART_SPACE_IO;
+	} else if (s->base.space_id == ACPI_GAS_MEMORY) {
+		d->space = UART_SPACE_MMIO;
+	} else {
+		snprintf(what, len, "a 16550 at 0x%llx in address space %u",
+			 (unsigned long long)s->base.address, s->base.space_id);
+		return false;
+	}
+	uart_describe(d, what, len);
+	return true;
+}
+
 /* The firmware's console (ACPI SPCR) when it is a 16550 we can reach. */
 void console_from_spcr(void)
 {
 	const struct acpi_spcr *s = &acpi.spcr;
-	struct uart_desc d = { .base = s->base.address, .baud = s->baud,
-			       .reg_shift = s->reg_shift,
-			       .reg_width = s->reg_width };
+	struct uart_desc d;
+	char what[80];
 
-	if (console_chosen || !acpi.spcr_ok)
-		return;
-	if (s->iface != ACPI_SPCR_16550 && s->iface != ACPI_SPCR_16450 &&
-	    s->iface != ACPI_SPCR_16550_GAS) {
-		pr_info("console: SPCR names a %s, not a 16550; staying on COM1\n",
-			acpi_spcr_iface_name(s->iface));
-		return;
-	}
-	if (s->base.space_id == ACPI_GAS_IO && !s->reg_shift &&
-	    s->base.address && s->base.address <= 0xfff8) {
-		d.space = UART_SPACE_IO;
-		d.reg_width = 8;
-		if (d.base == COM1_PORT)
-			return; /* already there, at the baud we set */
-	} else if (s->base.space_id == ACPI_GAS_MEMORY) {
-		d.space = UART_SPACE_MMIO;
-	} else {
-		pr_warn("console: SPCR UART at space %u 0x%llx, shift %u is not usable; staying on COM1\n",
-			s->base.space_id, (unsigned long long)s->base.address,
-			s->reg_shift);
+	if (!acpi.spcr_ok)
+		return; /* acpi_init() said why, if there was a table */
+	if (!spcr_uart(s, &d, what, sizeof(what))) {
+		pr_info("console: SPCR names %s: not a UART Lamina can drive\n",
+			what);
 		return;
 	}
+	pr_info("SPCR: %s at %s%s\n", acpi_spcr_iface_name(s->iface), what,
+		s->flow_control & 2 ? ", RTS/CTS" : "");
+	if (s->pci)
+		pr_info("SPCR: PCI card %04x:%04x at %02x:%02x.%x, segment %u\n",
+			s->pci_vendor_id, s->pci_device_id, s->pci_bus,
+			s->pci_dev, s->pci_fn, s->pci_segment);
+	if (console_chosen)
+		return;
+	if (d.space == UART_SPACE_IO && d.base == COM1_PORT)
+		return; /* already there, at the baud we set */
 	console_switch(&d, "SPCR");
 }

@@ -113,7 +113,7 @@ static int uart_regs_from(const struct uart_desc *d, struct uart_regs *u)
 	if (d->baud > UART_MAX_BAUD)
 		return -HV_EINVAL;
 	if (d->space == UART_SPACE_IO) {
-		if (!d->base || d->base > 0xfff8)
+		if (!d->base || d->base > 0xfff8 || d->reg_shift)
 			return -HV_EINVAL;
 		*u = (struct uart_regs){ .port = (u16)d->base };
 		return 0;

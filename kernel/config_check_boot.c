@@ -19,20 +19,29 @@
 
 #define WHY_MAX 128
 
-/* Is all of [start, end) covered by writable regions among [r, r_end)? */
+/*
+ * Is all of [start, end) covered by writable regions among [r, r_end)?
+ * Each pass moves @start to the end of a region holding it, so it only
+ * grows and the loop ends. A region running past 2^64 - 1 (reported by
+ * the region checks, but checked here too) ends at 2^64 - 1, never wraps.
+ */
 static bool writable(const struct checker *c, u32 r, u32 r_end, u64 start,
 		     u64 end)
 {
 	bool grew = true;
 
+	if (end < start)
+		return false; /* the caller's range wrapped */
 	while (start < end && grew) {
 		grew = false;
 		for (u32 i = r; i < r_end; i++) {
 			struct cfg_region reg = read_region(c, i);
+			u64 reg_end = reg.size > ~0ull - reg.gpa ?
+					      ~0ull : reg.gpa + reg.size;
 
 			if (!(reg.flags & CFG_MEM_READONLY) && reg.gpa <= start &&
-			    start - reg.gpa < reg.size) {
-				start = reg.gpa + reg.size;
+			    start < reg_end) {
+				start = reg_end;
 				grew = true;
 			}
 		}

@@ -90,11 +90,13 @@ struct e820_entry {
 struct linux_ram {
 	u64 gpa;
 	u64 size;
+	bool readonly; /* a ROM slot: listed reserved, never used for loading */
 };
 
 /*
- * The e820 map of @nr RAM ranges (sorted, not overlapping): each as
- * E820_RAM, less [LINUX_LOW_RAM_END, LINUX_HIGH_START) which is not RAM
+ * The e820 map of @nr memory ranges (sorted, not overlapping): each as
+ * E820_RAM (E820_RESERVED when read-only: the guest must not take a ROM for
+ * RAM it can write), less [LINUX_LOW_RAM_END, LINUX_HIGH_START) which is not RAM
  * on a PC, and [LINUX_ACPI_GPA, +LINUX_ACPI_SIZE) as E820_RESERVED where
  * the ACPI tables are (always listed). Adjacent RAM ranges merge; empty
  * ones are skipped. Returns the number of entries written to @out

@@ -51,6 +51,16 @@ int memslot_move(struct memslots *ms, u16 id, u64 new_base_gfn, char *why,
 int memslot_set_flags(struct memslots *ms, u16 id, u32 flags,
 		      u64 *dirty_bitmap, char *why, size_t len);
 
+/*
+ * Each slot of @ms that is guest memory, not an MMIO hole, in guest-address
+ * order: what a boot loader lists as the guest's RAM (read-only ones as
+ * reserved ROM). Use as a statement: for_each_memory_slot(ms, s) { ... }
+ */
+#define for_each_memory_slot(ms, s)					\
+	for (const struct memslot *s = (ms)->slots;			\
+	     s < (ms)->slots + (ms)->used; s++)				\
+		if (s->flags & MEMSLOT_MMIO) {} else
+
 /* The slot holding @gfn, or NULL. Tries the last hit first. */
 const struct memslot *memslot_find(struct memslots *ms, u64 gfn);
 const struct memslot *memslot_by_id(const struct memslots *ms, u16 id);

@@ -243,18 +243,19 @@ static int e820_acpi(struct e820_out *o, bool *done)
 	return e820_add(o, LINUX_ACPI_GPA, LINUX_ACPI_SIZE, E820_RESERVED);
 }
 
-/* [a, e) as RAM less the hole below 1 MiB, where the ACPI entry goes. */
-static int e820_ram(struct e820_out *o, u64 a, u64 e, bool *acpi_done)
+/* [a, e) as @type less the hole below 1 MiB, where the ACPI entry goes. */
+static int e820_range(struct e820_out *o, u64 a, u64 e, u32 type,
+		      bool *acpi_done)
 {
 	int err = 0;
 
 	if (a < LINUX_LOW_RAM_END)
-		err = e820_add(o, a, MIN(e, LINUX_LOW_RAM_END) - a, E820_RAM);
+		err = e820_add(o, a, MIN(e, LINUX_LOW_RAM_END) - a, type);
 	if (!err && e > LINUX_HIGH_START) {
 		err = e820_acpi(o, acpi_done);
 		a = MAX(a, LINUX_HIGH_START);
 		if (!err)
-			err = e820_add(o, a, e - a, E820_RAM);
+			err = e820_add(o, a, e - a, type);
 	}
 	return err;
 }
@@ -275,7 +276,9 @@ int linux_e820(const struct linux_ram *ram, unsigned int nr,
 		if (r->gpa < prev_end || r->size > ~0ull - r->gpa)
 			return -HV_EINVAL;
 		prev_end = r->gpa + r->size;
-		err = e820_ram(&o, r->gpa, prev_end, &acpi_done);
+		err = e820_range(&o, r->gpa, prev_end,
+				 r->readonly ? E820_RESERVED : E820_RAM,
+				 &acpi_done);
 		if (err)
 			return err;
 	}

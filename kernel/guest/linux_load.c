@@ -67,28 +67,27 @@ static int refuse(struct load_ctx *c, int err, const char *fmt, ...)
 	return err;
 }
 
-/* The VM's RAM as e820 sees it: every slot that is not MMIO. */
+/* The VM's memory as e820 sees it: every slot that is not MMIO. */
 static unsigned int vm_ram(const struct vm *vm, struct linux_ram *ram)
 {
 	unsigned int n = 0;
 
-	for (unsigned int i = 0; i < vm->slots.used; i++) {
-		const struct memslot *s = &vm->slots.slots[i];
-
-		if (s->flags & MEMSLOT_MMIO)
-			continue;
+	for_each_memory_slot(&vm->slots, s) {
 		ram[n].gpa = s->base_gfn << PAGE_SHIFT;
 		ram[n].size = s->npages << PAGE_SHIFT;
+		ram[n].readonly = s->flags & MEMSLOT_READONLY;
 		n++;
 	}
 	return n;
 }
 
-/* The highest page-aligned place for @size bytes inside RAM, ending at or
- * below @limit and starting at or above @floor; 0 if none. */
+/* The highest page-aligned place for @size bytes inside writable RAM,
+ * ending at or below @limit and starting at or above @floor; 0 if none. */
 static u64 place_high(const struct load_ctx *c, u64 size, u64 floor, u64 limit)
 {
 	for (unsigned int i = c->nr_ram; i-- > 0;) {
+		if (c->ram[i].readonly)
+			continue; /* the kernel writes its own image and the initrd's */
 		u64 base = MAX(c->ram[i].gpa, floor);
 		u64 end = MIN(c->ram[i].gpa + c->ram[i].size, limit) & ~0xfffull;
 

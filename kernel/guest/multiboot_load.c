@@ -86,11 +86,7 @@ static unsigned int vm_mmap(const struct vm *vm, struct mb1_mem *map)
 {
 	unsigned int n = 0;
 
-	for (unsigned int i = 0; i < vm->slots.used; i++) {
-		const struct memslot *s = &vm->slots.slots[i];
-
-		if (s->flags & MEMSLOT_MMIO)
-			continue;
+	for_each_memory_slot(&vm->slots, s) {
 		map[n].base = s->base_gfn << PAGE_SHIFT;
 		map[n].len = s->npages << PAGE_SHIFT;
 		map[n].type = s->flags & MEMSLOT_READONLY ? MB1_MEM_RESERVED :

@@ -76,35 +76,43 @@ static u64 ram_outside_hole(u64 a, u64 n)
 	return n - (lo < hi ? hi - lo : 0);
 }
 
-static void check_e820(const struct e820_entry *e, int n, u64 ram_bytes)
+/*
+ * Sorted, not overlapping, no RAM in the PC hole, touching entries of one
+ * type merged; the RAM and the read-only (reserved) bytes are the input's,
+ * and one reserved entry covers the ACPI tables.
+ */
+static void check_e820(const struct e820_entry *e, int n, u64 ram_bytes,
+		       u64 rom_bytes)
 {
-	unsigned int reserved = 0;
-	u64 got = 0;
+	u64 got_ram = 0, got_reserved = 0;
+	bool acpi = false;
 
 	for (int i = 0; i < n; i++) {
 		check(e[i].size && e[i].addr + e[i].size - 1 >= e[i].addr);
-		if (i)
+		check(e[i].type == E820_RAM || e[i].type == E820_RESERVED);
+		if (i) {
 			check(e[i - 1].addr + e[i - 1].size <= e[i].addr);
+			check(e[i - 1].type != e[i].type ||
+			      e[i - 1].addr + e[i - 1].size < e[i].addr);
+		}
 		if (e[i].type == E820_RESERVED) {
-			check(e[i].addr == LINUX_ACPI_GPA && e[i].size == LINUX_ACPI_SIZE);
-			reserved++;
+			acpi |= e[i].addr <= LINUX_ACPI_GPA &&
+				e[i].addr + e[i].size >= LINUX_ACPI_GPA + LINUX_ACPI_SIZE;
+			got_reserved += e[i].size;
 			continue;
 		}
-		check(e[i].type == E820_RAM);
 		check(e[i].addr + e[i].size <= LINUX_LOW_RAM_END ||
 		      e[i].addr >= LINUX_HIGH_START);
-		/* Touching RAM would have been merged. */
-		check(!i || e[i - 1].type != E820_RAM ||
-		      e[i - 1].addr + e[i - 1].size < e[i].addr);
-		got += e[i].size;
+		got_ram += e[i].size;
 	}
-	check(reserved == 1 && got == ram_bytes);
+	check(acpi && got_ram == ram_bytes &&
+	      got_reserved == rom_bytes + LINUX_ACPI_SIZE);
 }
 
 /*
  * Ranges from the input: each a gap after the previous one and a size, in
  * bytes or pages; mode bit 7 places it at an absolute address instead,
- * which may be out of order.
+ * which may be out of order, and bit 6 makes it read-only (a ROM).
  */
 static unsigned int make_ranges(const u8 *d, size_t n, struct linux_ram *ram)
 {
@@ -119,6 +127,7 @@ static unsigned int make_ranges(const u8 *d, size_t n, struct linux_ram *ram)
 
 		ram[nr].gpa = mode & 0x80 ? gap << (mode >> 1 & 31) : at + gap;
 		ram[nr].size = size;
+		ram[nr].readonly = mode & 0x40;
 		at = ram[nr].gpa + size;
 		nr++;
 	}
@@ -131,7 +140,7 @@ static void fuzz_e820(const u8 *d, size_t n)
 	struct e820_entry full[E820_MAX], part[E820_MAX];
 	unsigned int nr, max;
 	bool valid = true;
-	u64 prev_end = 0, ram_bytes = 0;
+	u64 prev_end = 0, ram_bytes = 0, rom_bytes = 0;
 	int got, want;
 
 	if (!n)
@@ -145,13 +154,14 @@ static void fuzz_e820(const u8 *d, size_t n)
 		if (!valid)
 			break;
 		prev_end = ram[i].gpa + ram[i].size;
-		ram_bytes += ram_outside_hole(ram[i].gpa, ram[i].size);
+		*(ram[i].readonly ? &rom_bytes : &ram_bytes) +=
+			ram_outside_hole(ram[i].gpa, ram[i].size);
 	}
 	want = linux_e820(ram, nr, full, E820_MAX);
 	check(valid ? want >= 1 && want <= 2 * MAX_RANGES + 1 : want < 0);
 	if (!valid)
 		return;
-	check_e820(full, want, ram_bytes);
+	check_e820(full, want, ram_bytes, rom_bytes);
 	got = linux_e820(ram, nr, part, max);
 	check(want <= (int)max ? got == want : got < 0);
 	if (got > 0)

@@ -9,8 +9,9 @@ bench/kvm_peer.py records them.
 SVM (QEMU TCG with icount, about 15 s) runs in every `make test`; VMX
 (Bochs, Linux boots for minutes) only in `make test-slow`.
 
-Each run writes build/bench/kvm_peer.{json,txt} (the SVM-only short run
-too); serial logs stay in build/bench/kvm-peer-<setup>/.
+Each run writes build/test-bench/kvm_peer.{json,txt}, not build/bench
+where `make bench` keeps its figures; serial logs stay in
+build/test-bench/kvm-peer-<setup>/.
 """
 
 import json
@@ -23,7 +24,9 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 BENCH = os.path.join(REPO, "bench", "kvm_peer.py")
-RESULT = os.path.join(REPO, "build", "bench", "kvm_peer.json")
+# Not build/bench: that holds the last `make bench`'s figures.
+OUT = os.path.join(REPO, "build", "test-bench")
+RESULT = os.path.join(OUT, "kvm_peer.json")
 KINDS = ("cpuid", "io", "msr", "hypercall", "npf")
 
 
@@ -32,7 +35,8 @@ def run_peer(args, timeout):
     try:
         out = subprocess.run([sys.executable, BENCH, *args], cwd=REPO,
                              capture_output=True, text=True,
-                             timeout=timeout)
+                             timeout=timeout,
+                             env={**os.environ, "LAMINA_BENCH_OUT": OUT})
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"bench/kvm_peer.py {' '.join(args)} ran past "
                     f"{timeout} s:\n{e.stdout or ''}{e.stderr or ''}",

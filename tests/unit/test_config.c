@@ -435,6 +435,11 @@ SPEC(spec_past_48, REG(R_DB_ROM).gpa = 0xfffffffff000ull;
 SPEC(spec_at_48, REG(R_DB_ROM).gpa = 0xfffffffff000ull)
 SPEC(spec_wrap_64, REG(R_DB_ROM).gpa = 0xfffffffffffff000ull;
      REG(R_DB_ROM).size = 0x2000)
+/* Found by fuzz_config: a wrapping region took the RAM walk back to 0. */
+SPEC(spec_linux_wrap_cycle, REG(R_DB_RAM).gpa = 0;
+     REG(R_DB_RAM).size = 0xfffffffffffff000ull;
+     REG(R_DB_ROM).gpa = 0xffffffffffff0000ull; REG(R_DB_ROM).size = 0x20000;
+     REG(R_DB_ROM).flags = 0)
 SPEC(spec_region_flags, REG(R_DB_ROM).flags = 0x5)
 SPEC(spec_ro_dirty, REG(R_DB_ROM).flags = CFG_MEM_FLAGS_ALL)
 SPEC(spec_region_reserved, REG(R_DB_ROM).reserved[1] = 1)
@@ -671,6 +676,10 @@ static const struct bad_case cases[] = {
 	{ "at_2_48", .spec = spec_at_48 },
 	{ "wrap_2_64", .spec = spec_wrap_64, .count = 1,
 	  .expect = { DB " region 3: gpa 0xfffffffffffff000 + size 0x2000 runs past 2^48" } },
+	{ "linux_wrap_cycle", .spec = spec_linux_wrap_cycle, .count = 3,
+	  .expect = { DB ": region [0x0, 0xfffffffffffff000) overlaps [0xfec00000",
+		      DB " region 2: gpa 0x0 + size 0xfffffffffffff000 runs past 2^48",
+		      DB " region 3: gpa 0xffffffffffff0000 + size 0x20000 runs past 2^48" } },
 	{ "region_flags", .spec = spec_region_flags, .count = 1,
 	  .expect = { DB " region 3: flags 0x5 has unknown bits" } },
 	{ "readonly_log_dirty", .spec = spec_ro_dirty, .count = 1,

@@ -266,29 +266,38 @@ struct e820_case {
 #define GiB(n) ((u64)(n) << 30)
 
 static const struct e820_case e820_cases[] = {
-	{ "one range from 0", { { 0, MiB(256) } }, 1, E820_MAX, 3,
+	{ "one range from 0", { { 0, MiB(256), false } }, 1, E820_MAX, 3,
 	  { RAM(0, 0xa0000), ACPI_RES, RAM(MiB(1), MiB(255)) } },
 	{ "no RAM: the tables still", { { 0 } }, 0, E820_MAX, 1, { ACPI_RES } },
-	{ "low only", { { 0x1000, 0x8000 } }, 1, E820_MAX, 2,
+	{ "low only", { { 0x1000, 0x8000, false } }, 1, E820_MAX, 2,
 	  { RAM(0x1000, 0x8000), ACPI_RES } },
-	{ "inside the hole only", { { 0xa0000, 0x60000 } }, 1, E820_MAX, 1, { ACPI_RES } },
-	{ "from the hole up", { { 0xc0000, 0x50000 } }, 1, E820_MAX, 2,
+	{ "inside the hole only", { { 0xa0000, 0x60000, false } }, 1, E820_MAX, 1, { ACPI_RES } },
+	{ "from the hole up", { { 0xc0000, 0x50000, false } }, 1, E820_MAX, 2,
 	  { ACPI_RES, RAM(MiB(1), 0x10000) } },
 	{ "adjacent merge, empty skipped",
-	  { { 0, MiB(2) }, { MiB(2), MiB(2) }, { MiB(8), 0 }, { MiB(4), GiB(1) } },
+	  { { 0, MiB(2), false }, { MiB(2), MiB(2), false }, { MiB(8), 0, false }, { MiB(4), GiB(1), false } },
 	  4, E820_MAX, 3, { RAM(0, 0xa0000), ACPI_RES, RAM(MiB(1), GiB(1) + MiB(3)) } },
-	{ "gap and high RAM", { { 0, MiB(1) }, { MiB(2), MiB(1) }, { GiB(4), GiB(1) } },
+	{ "gap and high RAM", { { 0, MiB(1), false }, { MiB(2), MiB(1), false }, { GiB(4), GiB(1), false } },
 	  3, E820_MAX, 4,
 	  { RAM(0, 0xa0000), ACPI_RES, RAM(MiB(2), MiB(1)), RAM(GiB(4), GiB(1)) } },
-	{ "ends at 2^64 - 1", { { GiB(4), ~0ull - GiB(4) } }, 1, E820_MAX, 2,
+	{ "ends at 2^64 - 1", { { GiB(4), ~0ull - GiB(4), false } }, 1, E820_MAX, 2,
 	  { ACPI_RES, RAM(GiB(4), ~0ull - GiB(4)) } },
-	{ "exactly max", { { 0, MiB(16) } }, 1, 3, 3,
+	{ "exactly max", { { 0, MiB(16), false } }, 1, 3, 3,
 	  { RAM(0, 0xa0000), ACPI_RES, RAM(MiB(1), MiB(15)) } },
-	{ "one over max", { { 0, MiB(16) } }, 1, 2, -HV_EINVAL, { { 0 } } },
+	{ "one over max", { { 0, MiB(16), false } }, 1, 2, -HV_EINVAL, { { 0 } } },
 	{ "max 0", { { 0 } }, 0, 0, -HV_EINVAL, { { 0 } } },
-	{ "unsorted", { { MiB(4), MiB(1) }, { MiB(2), MiB(1) } }, 2, E820_MAX, -HV_EINVAL, { { 0 } } },
-	{ "overlap", { { MiB(2), MiB(2) }, { MiB(3), MiB(1) } }, 2, E820_MAX, -HV_EINVAL, { { 0 } } },
-	{ "wraps", { { GiB(4), ~0ull } }, 1, E820_MAX, -HV_EINVAL, { { 0 } } },
+	{ "unsorted", { { MiB(4), MiB(1), false }, { MiB(2), MiB(1), false } }, 2, E820_MAX, -HV_EINVAL, { { 0 } } },
+	{ "overlap", { { MiB(2), MiB(2), false }, { MiB(3), MiB(1), false } }, 2, E820_MAX, -HV_EINVAL, { { 0 } } },
+	{ "wraps", { { GiB(4), ~0ull, false } }, 1, E820_MAX, -HV_EINVAL, { { 0 } } },
+	{ "a ROM is reserved, not RAM",
+	  { { 0, MiB(16), false }, { MiB(16), MiB(1), true }, { MiB(17), MiB(15), false } },
+	  3, E820_MAX, 5,
+	  { RAM(0, 0xa0000), ACPI_RES, RAM(MiB(1), MiB(15)),
+	    { MiB(16), MiB(1), E820_RESERVED }, RAM(MiB(17), MiB(15)) } },
+	{ "a ROM in low memory", { { 0, 0x10000, true }, { 0x10000, MiB(4), false } },
+	  2, E820_MAX, 4,
+	  { { 0, 0x10000, E820_RESERVED }, RAM(0x10000, 0x90000), ACPI_RES,
+	    RAM(MiB(1), MiB(3) + 0x10000) } },
 };
 
 static void test_e820(void **state)
@@ -322,7 +331,7 @@ static void test_e820_many(void **state)
 
 	(void)state;
 	for (unsigned int i = 0; i < 64; i++)
-		ram[i] = (struct linux_ram){ GiB(1) + i * MiB(2), MiB(1) };
+		ram[i] = (struct linux_ram){ GiB(1) + i * MiB(2), MiB(1), false };
 	assert_int_equal(linux_e820(ram, 64, e, E820_MAX), 65);
 	assert_int_equal(e[0].addr, LINUX_ACPI_GPA);
 	assert_int_equal(e[64].addr, GiB(1) + 63 * MiB(2));
