@@ -35,6 +35,17 @@ GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/g
 all: $(BUILD)/lamina.elf $(BUILD)/lamina-stripped.elf $(BUILD)/lamina-cfg \
 	$(BUILD)/lamina-ctl $(GUESTS)
 
+# The screen's font, generated from GRUB's into build/gen (tools/mkfont.py).
+GRUB_FONT ?= /usr/share/grub/ascii.pf2
+FONT_C := $(BUILD)/gen/font8x16.c
+KOBJS += $(BUILD)/k/gen/font8x16.o
+$(FONT_C): tools/mkfont.py $(wildcard $(GRUB_FONT))
+	@mkdir -p $(dir $@)
+	$(PYTHON) tools/mkfont.py $(GRUB_FONT) $@
+$(BUILD)/k/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
 # The Linux guest (Debian's kernel, a busybox initramfs): `make linux-guest`.
 include tools/linux-guest/linux.mk
 # Linux KVM running the exit-cost guest: the peer bench/kvm_peer.py measures.

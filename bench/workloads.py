@@ -519,6 +519,8 @@ def figures(res):
                                   for a, b in pairs], "ratio", setup=SETUP,
                 note=f"TSC delta under Lamina / direct in QEMU, per pair "
                      f"of alternating runs ({cfg})"))
+            # A part shorter than the scheduler's tick may read 0 s of
+            # CPU: no ratio from that pair.
             cpu = [round(a["cpu_s"][w] / b["cpu_s"][w], 3) for a, b in pairs
                    if a.get("cpu_s", {}).get(w) and b.get("cpu_s", {}).get(w)]
             if cpu:
@@ -535,7 +537,7 @@ def figures(res):
                     f"workload.{w}.{who}_s", vals, "s", setup=SETUP,
                     note="host time between the guest's WORK lines" + how))
             vals = [round(r["cpu_s"][w], 3) for r in ok(runs)
-                    if r.get("cpu_s", {}).get(w)]
+                    if r.get("cpu_s", {}).get(w) is not None]
             if vals:
                 figs.append(benchlib.figure(
                     f"workload.{w}.{who}_cpu_s", vals, "s", setup=SETUP,

@@ -20,6 +20,13 @@ mb2_header:
 	align 8
 	dw 6, 0
 	dd 8
+	; framebuffer tag, optional (flags bit 0): a direct RGB mode, 1024x768
+	; at 32 bits per pixel if the loader can, for the screen console
+	; (drivers/fbcon.c). A loader without video boots us all the same.
+	align 8
+	dw 5, 1
+	dd 20
+	dd 1024, 768, 32
 	; end tag
 	align 8
 	dw 0, 0

@@ -1,13 +1,17 @@
 /*
  * The physical local APIC, which Lamina keeps for itself: IPIs for start-up,
  * kicks and stopping CPUs, and the timer that ends the time slices of the
- * vCPU sharing the boot CPU with the monitor. xAPIC through its MMIO page; x2APIC through MSRs
- * when the firmware handed over a CPU already in x2APIC mode.
+ * vCPU sharing the boot CPU with the monitor. xAPIC through its MMIO page;
+ * x2APIC through MSRs, when the firmware handed the CPUs over in that mode,
+ * when x2apic=on asks, or when the MADT lists an APIC ID above 254, which
+ * only x2APIC can address (docs/time-and-apic.md).
  */
 #define pr_fmt(fmt) "lapic: " fmt
 
+#include <lamina/errno.h>
 #include <lamina/kernel.h>
 #include <lamina/lapic.h>
+#include <lamina/lib.h>
 #include <lamina/printk.h>
 #include <lamina/x86.h>
 
@@ -29,13 +33,17 @@
 #define CALIBRATE_US 1000
 #define X2APIC_MSR(reg) (0x800 + ((reg) >> 4))
 
+#define CPUID_1_ECX_X2APIC (1u << 21)
+#define ICR_SHORTHAND (3u << 18)
+
 #define SVR_ENABLE (1u << 8)
 #define SPURIOUS_VECTOR 0xff
 #define ICR_BUSY (1u << 12)
 #define ICR_WAIT_SPINS 1000000
 
 static volatile u32 *lapic_mmio;
-static bool x2apic;
+/* Every CPU's mode: the boot CPU chooses it, the APs follow. */
+static bool x2apic, mode_chosen;
 
 static u32 lapic_read(u32 reg)
 {
@@ -79,15 +87,83 @@ void pic_disable(void)
 	outb(PIC2_DATA, 0xff);
 }
 
-void lapic_init(void)
+static bool cpu_has_x2apic(void)
+{
+	return cpuid(1, 0).ecx & CPUID_1_ECX_X2APIC;
+}
+
+static enum x2apic_opt x2apic_option(void)
+{
+	const char *v = cmdline_get("x2apic");
+
+	if (!v)
+		return X2APIC_OPT_DEFAULT;
+	if (!strcmp(v, "on"))
+		return X2APIC_OPT_ON;
+	if (!strcmp(v, "off"))
+		return X2APIC_OPT_OFF;
+	pr_err("x2apic=%s: want on or off; ignored\n", v);
+	return X2APIC_OPT_DEFAULT;
+}
+
+static u32 madt_max_apic_id(void)
+{
+	u32 max = 0;
+
+	if (!acpi_usable || !acpi.madt_ok)
+		return 0;
+	for (unsigned int i = 0; i < acpi.nr_cpus; i++)
+		max = MAX(max, acpi.cpus[i].apic_id);
+	return max;
+}
+
+/* The boot CPU: the mode for every CPU, and why when it is not the one asked. */
+static void choose_mode(u64 base)
+{
+	bool fw = base & APIC_BASE_X2APIC, has = cpu_has_x2apic();
+	enum x2apic_opt opt = x2apic_option();
+	u32 max_id = madt_max_apic_id();
+
+	x2apic = lapic_want_x2apic(fw, has, opt, max_id);
+	mode_chosen = true;
+	if (fw && opt == X2APIC_OPT_OFF)
+		pr_warn("x2apic=off: the firmware enabled x2APIC mode, which only a reset leaves; staying in x2APIC mode\n");
+	if (!has && opt == X2APIC_OPT_ON)
+		pr_warn("x2apic=on: this CPU has no x2APIC (CPUID.1:ECX[21] clear); staying in xAPIC mode\n");
+	if (!x2apic && max_id > LAPIC_XAPIC_MAX_ID)
+		pr_err("the MADT lists APIC IDs up to %u, which need x2APIC mode (%s): CPUs above %u stay offline\n",
+		       max_id, has ? "turned off by x2apic=off" :
+				     "this CPU has no x2APIC",
+		       LAPIC_XAPIC_MAX_ID);
+}
+
+/*
+ * xAPIC to x2APIC is one write with EN still set (SDM vol. 3, 11.12.5);
+ * the other way needs a pass through disabled, which Lamina never takes.
+ */
+int lapic_init(void)
 {
 	u64 base = rdmsr(MSR_APIC_BASE);
+	bool switched = false;
 
+	if (!mode_chosen)
+		choose_mode(base);
 	if (!(base & APIC_BASE_ENABLE))
 		wrmsr(MSR_APIC_BASE, base |= APIC_BASE_ENABLE);
-	x2apic = base & APIC_BASE_X2APIC;
+	if (x2apic && !(base & APIC_BASE_X2APIC)) {
+		if (!cpu_has_x2apic())
+			return -HV_ENODEV;
+		wrmsr(MSR_APIC_BASE, base |= APIC_BASE_X2APIC);
+		switched = true;
+	} else if (!x2apic && (base & APIC_BASE_X2APIC)) {
+		return -HV_ENODEV; /* an AP the firmware left in x2APIC mode */
+	}
 	lapic_mmio = (volatile u32 *)(uintptr_t)(base & APIC_BASE_ADDR);
 	lapic_write(LAPIC_SVR, SVR_ENABLE | SPURIOUS_VECTOR);
+	if (x2apic)
+		pr_info("APIC ID %u: x2APIC mode (%s)\n", lapic_id(),
+			switched ? "switched by Lamina" : "from the firmware");
+	return 0;
 }
 
 bool lapic_x2apic(void)
@@ -107,11 +183,24 @@ u32 lapic_id(void)
 	return x2apic ? id : id >> 24;
 }
 
+bool lapic_can_address(u32 id)
+{
+	return x2apic || id <= LAPIC_XAPIC_MAX_ID;
+}
+
 bool lapic_send_ipi(u32 dest, u32 icr_low)
 {
 	unsigned int spins = ICR_WAIT_SPINS;
 
+	if (!(icr_low & ICR_SHORTHAND) && !lapic_can_address(dest))
+		return false;
 	if (x2apic) {
+		/*
+		 * A WRMSR to an x2APIC register is not serializing and may
+		 * pass earlier stores (SDM vol. 3, 11.12.3): the target must
+		 * see the mailbox written before it is woken or kicked.
+		 */
+		__asm__ __volatile__("mfence; lfence" ::: "memory");
 		wrmsr(X2APIC_MSR(LAPIC_ICR_LO), ((u64)dest << 32) | icr_low);
 		return true;
 	}

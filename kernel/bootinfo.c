@@ -29,6 +29,11 @@
 #define EFI_DESC_NR_PAGES 24
 #define EFI_PAGE_SHIFT 12
 
+/* Tag 8: u64 addr, u32 pitch, width, height, u8 bpp, type, u16 reserved */
+#define FB_COMMON 24		/* payload bytes before the colour info */
+#define FB_RGB_INFO 6		/* u8 position and size of red, green, blue */
+#define FB_MAX_PIXELS 16384	/* either way: larger is a broken tag */
+
 #define RSDP_V1_LEN 20
 #define RSDP_V2_LEN 36
 #define RSDP_LENGTH_OFF 20	/* u32 length of an ACPI 2.0+ RSDP */
@@ -413,6 +418,95 @@ static int mb2_acpi_new(struct mb2_ctx *c, const struct mb2_tag *t)
 	return 0;
 }
 
+/* ------------------------------------------------------------ framebuffer */
+
+static const char *fb_field_check(u8 pos, u8 size, u8 bpp)
+{
+	if (!size || size > 8)
+		return "colour field size not 1 to 8 bits";
+	if (pos + size > bpp)
+		return "colour field outside the pixel";
+	return NULL;
+}
+
+const char *boot_fb_check(const struct boot_fb *fb)
+{
+	const char *why;
+	u64 bytes;
+
+	if (fb->type != MB2_FB_RGB)
+		return fb->type == MB2_FB_EGA_TEXT ? "EGA text mode, not pixels" :
+		       "indexed colour, not direct RGB";
+	if (fb->bpp != 15 && fb->bpp != 16 && fb->bpp != 24 && fb->bpp != 32)
+		return "bits per pixel not 15, 16, 24 or 32";
+	if (!fb->width || !fb->height || fb->width > FB_MAX_PIXELS ||
+	    fb->height > FB_MAX_PIXELS)
+		return "width or height not 1 to 16384";
+	if (fb->pitch < (u64)fb->width * boot_fb_bytespp(fb))
+		return "pitch shorter than a line";
+	why = fb_field_check(fb->red_pos, fb->red_size, fb->bpp);
+	if (!why)
+		why = fb_field_check(fb->green_pos, fb->green_size, fb->bpp);
+	if (!why)
+		why = fb_field_check(fb->blue_pos, fb->blue_size, fb->bpp);
+	if (why)
+		return why;
+	bytes = (u64)fb->pitch * fb->height;
+	if (!fb->addr || fb->addr + bytes < fb->addr)
+		return "address 0 or wrapping past 2^64";
+	return NULL;
+}
+
+/* Position and size of red, green and blue, a byte each. */
+static void fb_rgb_fields(struct boot_fb *fb, const u8 *d)
+{
+	fb->red_pos = d[0];
+	fb->red_size = d[1];
+	fb->green_pos = d[2];
+	fb->green_size = d[3];
+	fb->blue_pos = d[4];
+	fb->blue_size = d[5];
+}
+
+/* Never fatal: a screen is a convenience, the serial line is the console. */
+static int mb2_framebuffer(struct mb2_ctx *c, const struct mb2_tag *t)
+{
+	struct boot_fb fb = { 0 };
+	const u8 *d = t->data;
+	const char *why;
+
+	if (c->bi->has_fb) {
+		tag_warn(c, t, "second framebuffer tag ignored");
+		return 0;
+	}
+	if (t->len < FB_COMMON) {
+		tag_warn(c, t, "framebuffer tag of %u bytes ignored", t->size);
+		return 0;
+	}
+	fb.addr = rd64(d);
+	fb.pitch = rd32(d + 8);
+	fb.width = rd32(d + 12);
+	fb.height = rd32(d + 16);
+	fb.bpp = d[20];
+	fb.type = d[21];
+	if (fb.type != MB2_FB_RGB)
+		return 0; /* text or palette modes: a choice, not a fault */
+	if (t->len < FB_COMMON + FB_RGB_INFO) {
+		tag_warn(c, t, "RGB framebuffer tag of %u bytes ignored", t->size);
+		return 0;
+	}
+	fb_rgb_fields(&fb, d + FB_COMMON);
+	why = boot_fb_check(&fb);
+	if (why) {
+		tag_warn(c, t, "framebuffer %ux%ux%u not used: %s",
+			 fb.width, fb.height, fb.bpp, why);
+		return 0;
+	}
+	c->bi->fb = fb;
+	c->bi->has_fb = true;
+	return 0;
+}
+
 /* ------------------------------------------------------------ tag walk */
 
 struct mb2_tag_desc {
@@ -426,6 +520,7 @@ static const struct mb2_tag_desc mb2_tags[] = {
 	[MB2_TAG_LOADER] = { MB2_TAG_HDR, true, mb2_loader },
 	[MB2_TAG_MODULE] = { MB2_TAG_HDR + MB2_MODULE_HDR, false, mb2_module },
 	[MB2_TAG_MMAP] = { MB2_TAG_HDR + MB2_MMAP_HDR, true, mb2_mmap },
+	[MB2_TAG_FRAMEBUFFER] = { MB2_TAG_HDR, false, mb2_framebuffer },
 	[MB2_TAG_EFI32] = { MB2_TAG_HDR + 4, true, mb2_efi32 },
 	[MB2_TAG_EFI64] = { MB2_TAG_HDR + 8, true, mb2_efi64 },
 	[MB2_TAG_ACPI_OLD] = { MB2_TAG_HDR + RSDP_V1_LEN, true, mb2_acpi_old },

@@ -1,13 +1,16 @@
 /*
  * The IDT and the C side of interrupt entry. Exceptions in Lamina are
- * hypervisor bugs: they print everything known and panic. NMIs stop a CPU
- * when another CPU has panicked.
+ * hypervisor bugs: they print everything known and panic; a machine check
+ * is the hardware's, and kernel/mce.c decides whether Lamina survives it.
+ * NMIs stop a CPU when another CPU has panicked, kick it when Lamina
+ * posted one, and are reported otherwise (kernel/mce.c).
  */
 #define pr_fmt(fmt) "idt: " fmt
 
 #include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lapic.h>
+#include <lamina/mce.h>
 #include <lamina/vcpu.h>
 #include <lamina/panic.h>
 #include <lamina/percpu.h>
@@ -17,7 +20,6 @@
 
 #define VEC_NMI 2
 #define VEC_DF 8
-#define VEC_MC 18
 #define NR_EXCEPTIONS 32
 #define VEC_SPURIOUS 0xff
 
@@ -39,7 +41,7 @@ BUILD_BUG_ON(offsetof(struct regs, rip) != 17 * 8);
 
 extern const u64 isr_table[256];
 static struct idt_gate idt[256] __aligned(4096);
-static u64 unexpected_irqs, nmi_kicks;
+static u64 unexpected_irqs;
 
 /* kernel/idle.asm */
 extern const char idle_window_start[], idle_window_hlt[], idle_window_end[];
@@ -101,11 +103,20 @@ void interrupt_dispatch(struct regs *r)
 		/* A panic or a reboot on another CPU stops this one. */
 		if (smp_stop_requested())
 			smp_stopped_here(hv_emergency_disable());
-		/* vcpu_kick(): the request is posted; do not sleep past it. */
+		printk_exception_enter();
+		nmi_handle(false);
+		printk_exception_exit();
+		/* vcpu_kick(): the request is posted; do not sleep past it.
+		 * (After any other NMI the caller finds no request, waits on.) */
 		if (r->rip >= (u64)(uintptr_t)idle_window_start &&
 		    r->rip <= (u64)(uintptr_t)idle_window_hlt)
 			r->rip = (u64)(uintptr_t)idle_window_end;
-		nmi_kicks++;
+		return;
+	}
+	if (r->vector == VEC_MC) {
+		printk_exception_enter();
+		mce_handle_host(r); /* returns only when Lamina may go on */
+		printk_exception_exit();
 		return;
 	}
 	if (r->vector < NR_EXCEPTIONS)

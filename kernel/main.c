@@ -5,9 +5,11 @@
 #define pr_fmt(fmt) "boot: " fmt
 
 #include <lamina/errno.h>
+#include <lamina/fbcon.h>
 #include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
+#include <lamina/mce.h>
 #include <lamina/panic.h>
 #include <lamina/percpu.h>
 #include <lamina/printk.h>
@@ -35,6 +37,7 @@ static void bsp_percpu_init(void)
 	percpu_load(pc);
 	idt_init();
 	idt_load();
+	mce_cpu_init();
 }
 
 static void parse_bootinfo(u32 magic, u64 mbi)
@@ -76,6 +79,7 @@ void __noreturn kmain(u32 magic, u64 mbi)
 		       lamina_version, lamina_git);
 	bsp_percpu_init();
 	parse_bootinfo(magic, mbi);
+	fbcon_init(); /* draws what the serial line showed so far */
 	apply_cmdline();
 	acpi_init();
 	console_from_spcr();

@@ -1,11 +1,14 @@
 /*
  * The kernel log. Lines carry the uptime and go into a ring buffer that the
  * monitor's `log` command replays; lines at or above the console level also
- * go to the serial console.
+ * go to the serial console and, from kmain's first steps, to the screen
+ * (drivers/fbcon.c) under the same lock.
  */
+#include <lamina/fbcon.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
 #include <lamina/monitor.h>
+#include <lamina/percpu.h>
 #include <lamina/printk.h>
 #include <lamina/spinlock.h>
 #include <lamina/uart.h>
@@ -19,6 +22,53 @@ static spinlock_t log_lock = SPINLOCK_INIT;
 static enum log_level console_level = LOG_INFO;
 static bool log_forced; /* a panic took the console over */
 static bool console_json; /* the monitor is in JSON mode */
+
+/*
+ * NMI and #MC handlers print too, and one may have interrupted this very
+ * CPU inside printk, holding the lock: waiting for it there would wait for
+ * ever. So inside such a handler the lock is only tried, for a bounded
+ * time (another CPU's line takes microseconds), and the line is dropped
+ * and counted when it cannot be had.
+ */
+#define LOG_EXCEPTION_TRIES (1u << 20)
+static u32 exception_printers;	/* CPUs inside an NMI or #MC handler */
+static u64 log_dropped;		/* lines those handlers could not print */
+
+void printk_exception_enter(void)
+{
+	this_cpu()->exception_depth++;
+	__atomic_fetch_add(&exception_printers, 1, __ATOMIC_RELAXED);
+}
+
+void printk_exception_exit(void)
+{
+	__atomic_fetch_sub(&exception_printers, 1, __ATOMIC_RELAXED);
+	this_cpu()->exception_depth--;
+}
+
+u64 printk_dropped(void)
+{
+	return READ_ONCE(log_dropped);
+}
+
+/* Take the log's lock; false (and nothing taken) only in an NMI or #MC. */
+static bool log_lock_try(void)
+{
+	if (log_forced)
+		return true;
+	if (likely(!READ_ONCE(exception_printers)) ||
+	    !this_cpu()->exception_depth) {
+		spin_lock(&log_lock);
+		return true;
+	}
+	for (u32 i = 0; i < LOG_EXCEPTION_TRIES; i++) {
+		if (spin_trylock(&log_lock))
+			return true;
+		cpu_relax();
+	}
+	__atomic_fetch_add(&log_dropped, 1, __ATOMIC_RELAXED);
+	return false;
+}
 
 static void log_lock_take(void)
 {
@@ -68,6 +118,14 @@ static void console_put_json(const char *s, size_t n)
 	console_put(buf, json_log_line(buf, sizeof(buf), s, n));
 }
 
+/* What the screen shows for a log line; a panic's text is red. */
+static enum fbcon_colour screen_colour(enum log_level level)
+{
+	if (level == LOG_ERR || log_forced)
+		return FBCON_ERROR;
+	return level == LOG_WARN ? FBCON_WARN : FBCON_NORMAL;
+}
+
 static void ring_put(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -92,12 +150,15 @@ void vprintk(enum log_level level, const char *fmt, va_list ap)
 		line[n++] = '\n';
 	line[n] = '\0';
 
-	log_lock_take();
+	if (!log_lock_try())
+		return;
 	ring_put(line, (size_t)n);
 	if (level <= console_level && READ_ONCE(console_json))
 		console_put_json(line, (size_t)n);
 	else if (level <= console_level)
 		console_put(line, (size_t)n);
+	if (level <= console_level)
+		fbcon_write(line, (size_t)n, screen_colour(level));
 	log_lock_drop();
 }
 
@@ -112,8 +173,10 @@ void printk(enum log_level level, const char *fmt, ...)
 
 void console_write(const char *s, size_t n)
 {
-	log_lock_take();
+	if (!log_lock_try())
+		return;
 	console_put(s, n);
+	fbcon_write(s, n, screen_colour(LOG_INFO));
 	log_lock_drop();
 }
 

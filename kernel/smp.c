@@ -9,6 +9,7 @@
 #include <lamina/kernel.h>
 #include <lamina/lapic.h>
 #include <lamina/lib.h>
+#include <lamina/mce.h>
 #include <lamina/panic.h>
 #include <lamina/percpu.h>
 #include <lamina/printk.h>
@@ -98,9 +99,11 @@ static void start_ap(struct percpu *pc)
 	if (wait_online(pc, AP_TIMEOUT_MS))
 		return;
 	pc->state = CPU_OFFLINE;
-	pc->why = *TRAMP_FIELD(volatile u64, tramp_alive) ?
-		"started but never reached C (timeout 1000 ms)" :
-		"no answer to INIT-SIPI-SIPI (timeout 1000 ms)";
+	/* An AP that gave up on its own (ap_main) said why already. */
+	if (!READ_ONCE(pc->why))
+		pc->why = *TRAMP_FIELD(volatile u64, tramp_alive) ?
+			"started but never reached C (timeout 1000 ms)" :
+			"no answer to INIT-SIPI-SIPI (timeout 1000 ms)";
 	/* Park it: a late start must not run on the next CPU's parameters. */
 	lapic_send_ipi(pc->apic_id, ICR_INIT | ICR_LEVEL_TRIGGER | ICR_LEVEL_ASSERT);
 	pr_err("cpu %u (APIC %u): %s; left out\n", pc->index, pc->apic_id,
@@ -144,7 +147,7 @@ static void enumerate_cpus(void)
 void smp_init(void)
 {
 	pic_disable();
-	lapic_init();
+	(void)lapic_init(); /* the mode it chooses is one the boot CPU has */
 	smp_ready = true;
 	enumerate_cpus();
 	if (nr_cpus_listed > 1) {
@@ -156,6 +159,14 @@ void smp_init(void)
 		tramp_setup();
 		paging_set_exec((u64)(uintptr_t)tramp, true);
 		for (unsigned int i = 1; i < nr_cpus_listed; i++) {
+			/* lapic_init() said why x2APIC mode is off. */
+			if (!lapic_can_address(percpu[i].apic_id))
+				percpu[i].why = "APIC ID above 254 needs x2APIC mode";
+			if (percpu[i].why) {
+				pr_err("cpu %u (APIC %u): %s; left out\n", i,
+				       percpu[i].apic_id, percpu[i].why);
+				continue;
+			}
 			if (!alloc_stacks(&percpu[i])) {
 				percpu[i].why = "out of memory for its stacks";
 				continue;
@@ -248,7 +259,15 @@ void __noreturn ap_main(u64 index)
 
 	percpu_load(pc);
 	idt_load();
-	lapic_init();
+	mce_cpu_init();
+	if (lapic_init()) {
+		WRITE_ONCE(pc->why, lapic_x2apic() ?
+			   "no x2APIC, the mode the boot CPU chose" :
+			   "left in x2APIC mode by the firmware; the boot CPU runs xAPIC");
+		pr_err("cpu %u (APIC %u): %s\n", pc->index, pc->apic_id,
+		       pc->why);
+		halt_forever();
+	}
 	if (lapic_id() != pc->apic_id)
 		pr_warn("cpu %u: APIC ID %u, MADT said %u\n", pc->index,
 			lapic_id(), pc->apic_id);

@@ -49,7 +49,7 @@ bool testhook_ghost_cpu(u32 *apic_id)
 {
 	u64 id;
 
-	if (!cmdline_u64("test.ghost_cpu", &id) || id > 0xfe)
+	if (!cmdline_u64("test.ghost_cpu", &id) || id > 0xfffffffeull)
 		return false;
 	*apic_id = (u32)id;
 	return true;

@@ -12,6 +12,7 @@
 #include <lamina/kernel.h>
 #include <lamina/lapic.h>
 #include <lamina/lib.h>
+#include <lamina/mce.h>
 #include <lamina/panic.h>
 #include <lamina/percpu.h>
 #include <lamina/printk.h>
@@ -45,7 +46,7 @@ void vcpu_make_request(struct vcpu *v, enum vcpu_request req)
 void vcpu_kick(struct vcpu *v)
 {
 	if (v->pcpu != this_cpu()->index)
-		lapic_send_ipi(percpu[v->pcpu].apic_id, ICR_NMI);
+		nmi_kick_send(v->pcpu);
 }
 
 /* Stop every other vCPU of the VM; the first stop's reason stays. */

@@ -8,6 +8,7 @@
 #include <lamina/dirty_log.h>
 #include <lamina/hv.h>
 #include <lamina/kernel.h>
+#include <lamina/mce.h>
 #include <lamina/printk.h>
 #include <lamina/vm.h>
 #include <lamina/x86.h>
@@ -15,6 +16,7 @@
 #include "svm.h"
 #include "vmcb.h"
 
+#define EXIT_EXCP_MC (0x40 + VEC_MC) /* exception intercepts: 0x40 + vector */
 #define EXIT_INVD 0x76
 #define EXIT_XSETBV 0x8d
 #define EVENT_VALID (1ull << 31)
@@ -96,6 +98,21 @@ static enum exit_action svm_handle_host_event(struct vcpu *v, u8 *vmcb)
 	(void)v;
 	reinject(vmcb);
 	return EXIT_RESUME; /* Lamina took it at STGI */
+}
+
+/*
+ * A physical machine check while the guest ran (the #MC intercept): it is
+ * consumed by the exit, so Lamina's handler runs here; never the guest's.
+ */
+static enum exit_action svm_handle_machine_check(struct vcpu *v, u8 *vmcb)
+{
+	enum exit_action a;
+
+	v->exits[VEXIT_OTHER]++;
+	a = (enum exit_action)mce_handle_guest(v, FIELD(vmcb, VMCB_RIP, u64));
+	if (a == EXIT_RESUME)
+		reinject(vmcb);
+	return a;
 }
 
 static enum exit_action svm_handle_cpuid(struct vcpu *v, u8 *vmcb)
@@ -207,6 +224,7 @@ static enum exit_action svm_handle_xsetbv(struct vcpu *v, u8 *vmcb)
 }
 
 static const svm_exit_fn svm_exit_handlers[] = {
+	[EXIT_EXCP_MC] = svm_handle_machine_check,
 	[EXIT_INTR] = svm_handle_host_event,
 	[EXIT_NMI] = svm_handle_host_event,
 	[EXIT_VINTR] = svm_handle_vintr,

@@ -8,6 +8,7 @@
 #include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
+#include <lamina/mce.h>
 #include <lamina/vm.h>
 #include <lamina/x86.h>
 
@@ -19,6 +20,8 @@
 #define GUEST_ASID 1 /* one vCPU per pCPU at a time: one ASID is enough */
 /* A vCPU's pages: its VMCB, and where VMSAVE keeps the host's state. */
 #define VCPU_PAGES 2
+/* Exception intercepts: one bit per vector (APM vol. 2, 15.12). */
+#define VMCB_INTERCEPT_EXC 0x008
 
 BUILD_BUG_ON(offsetof(struct guest_gprs, rsi) != 3 * 8);
 BUILD_BUG_ON(offsetof(struct guest_gprs, r15) != 13 * 8);
@@ -79,6 +82,9 @@ int svm_vcpu_create(struct vcpu *v)
 		MISC1_MSR |
 		MISC1_SHUTDOWN;
 	FIELD(vmcb, VMCB_INTERCEPT_MISC2, u32) = MISC2_SVM_INSNS | MISC2_XSETBV;
+	/* A machine check in guest mode is the host's: without the intercept
+	 * it would go through the guest's IDT (kernel/mce.c takes it). */
+	FIELD(vmcb, VMCB_INTERCEPT_EXC, u32) = 1u << VEC_MC;
 	FIELD(vmcb, VMCB_IOPM_BASE, u64) = (u64)(uintptr_t)iopm;
 	FIELD(vmcb, VMCB_MSRPM_BASE, u64) = (u64)(uintptr_t)msrpm;
 	FIELD(vmcb, VMCB_ASID, u32) = GUEST_ASID;
@@ -190,7 +196,7 @@ void svm_set_sregs(struct vcpu *v, const struct vcpu_sregs *s)
 	FIELD(vmcb, VMCB_CR0, u64) = s->cr0;
 	FIELD(vmcb, VMCB_CR2, u64) = s->cr2;
 	FIELD(vmcb, VMCB_CR3, u64) = s->cr3;
-	FIELD(vmcb, VMCB_CR4, u64) = s->cr4;
+	FIELD(vmcb, VMCB_CR4, u64) = s->cr4 | mce_guest_cr4_bits(); /* mce.h */
 	FIELD(vmcb, VMCB_EFER, u64) = s->efer | EFER_SVME; /* VMRUN requires it */
 }
 

@@ -38,7 +38,7 @@ awk -v cmdline="$cmdline" -v modules="$modules" \
 	"$top/boot/grub.cfg" > "$root/boot/grub/grub.cfg"
 mkdir -p "$(dirname "$out")"
 if ! grub-mkrescue -o "$out" "$root" \
-	--install-modules="multiboot2 normal serial terminal" \
+	--install-modules="multiboot2 normal serial terminal all_video" \
 	--locales= --fonts= --themes= > "$dir/log" 2>&1; then
 	cat "$dir/log" >&2
 	exit 1

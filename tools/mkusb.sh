@@ -89,7 +89,7 @@ if [ "$default" = lamina ]; then
 	cp "$efi" "$esp/EFI/BOOT/BOOTX64.EFI"
 fi
 grub-mkstandalone -O x86_64-efi -o "$grub" \
-	--install-modules="multiboot2 normal serial terminal search search_fs_file fat part_gpt part_msdos configfile" \
+	--install-modules="multiboot2 normal serial terminal all_video search search_fs_file fat part_gpt part_msdos configfile" \
 	--modules="search search_fs_file fat part_gpt part_msdos" \
 	--locales= --fonts= --themes= "boot/grub/grub.cfg=$dir/grub.cfg" \
 	> "$dir/log" 2>&1 || { cat "$dir/log" >&2; exit 1; }

@@ -9,12 +9,16 @@
 #include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lapic.h>
+#include <lamina/mce.h>
 #include <lamina/printk.h>
 #include <lamina/vm.h>
 #include <lamina/x86.h>
 
 #include "vmx.h"
 #include "vmcs.h"
+
+/* VM-entry failure due to a machine-check event (with bit 31 set). */
+#define EXIT_REASON_MCE_DURING_ENTRY 41
 
 /* I/O exit qualification */
 #define IOQ_IN (1u << 3)
@@ -100,20 +104,45 @@ static enum exit_action vmx_handle_intr_window(struct vcpu *v)
 	return EXIT_TO_MONITOR;
 }
 
+/*
+ * NMI exiting consumed an NMI meant for Lamina: a stop request, a kick
+ * whose request the run loop takes next, or one nobody sent (reported).
+ * A machine check in guest mode (the exception bitmap's bit 18) was
+ * consumed by the exit too: Lamina's handler runs here, never the guest's.
+ */
 static enum exit_action vmx_handle_exception_nmi(struct vcpu *v)
 {
 	u32 info = (u32)vmread(VMCS_EXIT_INTR_INFO);
+	enum exit_action a;
 
-	/* NMI exiting consumed an NMI meant for Lamina: a stop request, or
-	 * a kick whose request the run loop takes next. */
 	if (((info >> 8) & 7) == INTR_TYPE_NMI_SHIFTED) {
 		nmi_unblock();
 		if (smp_stop_requested())
 			smp_stopped_here(hv_emergency_disable());
+		nmi_handle(true);
 		reinject();
 		return EXIT_RESUME;
 	}
+	if ((info & (INTR_INFO_VALID | 0x7ff)) ==
+	    (INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | VEC_MC)) {
+		v->exits[VEXIT_OTHER]++;
+		a = (enum exit_action)mce_handle_guest(v, vmread(VMCS_GUEST_RIP));
+		if (a == EXIT_RESUME)
+			reinject();
+		return a;
+	}
 	return vcpu_stop(v, true, "unexpected exception exit, info 0x%x", info);
+}
+
+/* The entry failed on a machine check: the host state is back, the guest's
+ * is not all loaded. Report it as any other; the VM cannot go on. */
+static enum exit_action vmx_handle_mce_during_entry(struct vcpu *v)
+{
+	v->exits[VEXIT_OTHER]++;
+	if ((enum exit_action)mce_handle_guest(v, vmread(VMCS_GUEST_RIP)) !=
+	    EXIT_RESUME)
+		return EXIT_STOP_VM;
+	return vcpu_stop(v, true, "VM entry failed on a machine check (exit reason 41)");
 }
 
 /* Acknowledged on exit: what Lamina's own handler would do, then EOI. */
@@ -332,6 +361,8 @@ static enum exit_action vmx_handle_exit(struct vcpu *v)
 	u64 reason = vmread(VMCS_EXIT_REASON);
 
 	v->exit_code = reason;
+	if ((reason & 0xffff) == EXIT_REASON_MCE_DURING_ENTRY)
+		return vmx_handle_mce_during_entry(v);
 	if (!(reason & EXIT_REASON_ENTRY_FAILED) &&
 	    reason < NR_VMX_EXIT_HANDLERS && vmx_exit_handlers[reason])
 		return vmx_exit_handlers[reason](v);

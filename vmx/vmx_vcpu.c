@@ -10,6 +10,7 @@
 #include <lamina/hv.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
+#include <lamina/mce.h>
 #include <lamina/percpu.h>
 #include <lamina/vm.h>
 #include <lamina/x86.h>
@@ -21,6 +22,8 @@ int vmx_enter(struct guest_gprs *g, int launched);
 extern const char vmx_exit_point[];
 
 BUILD_BUG_ON(offsetof(struct guest_gprs, rax) != 14 * 8);
+
+#define VMCS_EXCEPTION_BITMAP 0x4004 /* one bit per vector: exit on it */
 
 /* Every port and MSR exits: one shared set of bitmaps. */
 static u8 *io_bitmaps, *msr_bitmap;
@@ -163,12 +166,15 @@ static void setup_controls(const struct vcpu *v)
 	vmwrite(VMCS_IO_BITMAP_A, (u64)(uintptr_t)io_bitmaps);
 	vmwrite(VMCS_IO_BITMAP_B, (u64)(uintptr_t)io_bitmaps + PAGE_SIZE);
 	vmwrite(VMCS_MSR_BITMAP, (u64)(uintptr_t)msr_bitmap);
+	/* A machine check in guest mode is the host's (vmx_exit.c). */
+	vmwrite(VMCS_EXCEPTION_BITMAP, 1u << VEC_MC);
 	vmwrite(VMCS_EPT_POINTER, s2_root_pointer(&v->vm->s2));
 	vmwrite(VMCS_LINK_POINTER, ~0ull);
-	/* CR0.NE and CR4.VMXE must stay set in VMX operation: the host owns
-	 * them and the guest reads its own values from the shadows. */
+	/* CR0.NE and CR4.VMXE must stay set in VMX operation, CR4.MCE as the
+	 * host has it (mce.h): the host owns them and the guest reads its own
+	 * values from the shadows. */
 	vmwrite(VMCS_CR0_MASK, CR0_NE_BIT);
-	vmwrite(VMCS_CR4_MASK, CR4_VMXE_BIT);
+	vmwrite(VMCS_CR4_MASK, CR4_VMXE_BIT | CR4_MCE);
 	vmwrite(VMCS_GUEST_DR7, 0x400);
 	vmwrite(VMCS_GUEST_DEBUGCTL, 0);
 }
@@ -305,7 +311,7 @@ void vmx_set_sregs(struct vcpu *v, const struct vcpu_sregs *s)
 	vmwrite(VMCS_GUEST_IDTR_LIMIT, s->idt.limit);
 	vmwrite(VMCS_GUEST_CR0, s->cr0 | CR0_NE_BIT);
 	vmwrite(VMCS_CR0_SHADOW, s->cr0);
-	vmwrite(VMCS_GUEST_CR4, s->cr4 | CR4_VMXE_BIT);
+	vmwrite(VMCS_GUEST_CR4, s->cr4 | CR4_VMXE_BIT | mce_guest_cr4_bits());
 	vmwrite(VMCS_CR4_SHADOW, s->cr4);
 	vmwrite(VMCS_GUEST_CR3, s->cr3);
 	write_cr2(s->cr2);

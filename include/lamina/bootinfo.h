@@ -54,6 +54,21 @@ struct boot_module {
 	char name[BOOTINFO_NAME_MAX]; /* the module's string, truncated */
 };
 
+/* Framebuffer types of tag 8; Lamina draws only on direct RGB. */
+#define MB2_FB_INDEXED 0
+#define MB2_FB_RGB 1
+#define MB2_FB_EGA_TEXT 2
+
+/* The loader's framebuffer (tag 8), as boot_fb_check() accepted it. */
+struct boot_fb {
+	u64 addr;	/* physical */
+	u32 pitch;	/* bytes per line */
+	u32 width, height; /* pixels */
+	u8 bpp;		/* 15, 16, 24 or 32 */
+	u8 type;	/* MB2_FB_RGB */
+	u8 red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
+};
+
 struct bootinfo {
 	u64 mbi_addr; /* where the tag list itself lies, to reserve it */
 	u32 mbi_size;
@@ -78,6 +93,10 @@ struct bootinfo {
 	bool efi;     /* booted by UEFI firmware (EFI system table or map tag) */
 	u64 efi_systab;
 
+	/* From tag 8 when boot_fb_check() accepts it; has_fb false if not. */
+	bool has_fb;
+	struct boot_fb fb;
+
 	/* Set when a tag was understood but something in it was dropped. */
 	char warning[BOOTINFO_ERR_MAX];
 	/* Set, with the offending tag and offset, when parsing fails. */
@@ -92,6 +111,20 @@ struct bootinfo {
  * Nothing in a malformed list is trusted: on error only bi->error is valid.
  */
 int mb2_parse(const void *mbi, size_t avail, struct bootinfo *bi);
+
+/*
+ * Can a console draw on @fb? NULL when it can, else why not: a direct RGB
+ * framebuffer of 15, 16, 24 or 32 bits per pixel, 1 to 16384 pixels each
+ * way, whole lines inside the pitch, colour fields inside the pixel, and
+ * addr + pitch * height neither 0 nor past 2^64.
+ */
+const char *boot_fb_check(const struct boot_fb *fb);
+
+/* Bytes per pixel of a checked framebuffer (15 bpp takes 2). */
+static inline u32 boot_fb_bytespp(const struct boot_fb *fb)
+{
+	return (fb->bpp + 7u) / 8u;
+}
 
 /* Name of a memory type for logs ("usable", "reserved", ...). */
 const char *mem_type_name(u32 type);

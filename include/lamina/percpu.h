@@ -53,6 +53,9 @@ struct percpu {
 	/* Set by the stop NMI just before the halt (panic, reboot). */
 	bool stopped;
 	bool stopped_virt_off; /* and what the CPU said of virtualisation */
+	/* Inside an NMI or #MC handler (nested: depth); printk then only
+	 * tries its lock (printk_exception_enter()). */
+	unsigned int exception_depth;
 	/* smp_call_on(): a function this CPU is asked to run (enum call_state) */
 	int call_state;
 	void (*call_fn)(void *arg);

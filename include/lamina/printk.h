@@ -44,6 +44,15 @@ void console_set_json(bool on);
  */
 void log_for_each(void (*fn)(void *ctx, const char *s, size_t n), void *ctx);
 
+/*
+ * Around an NMI or #MC handler: its printing then only tries the log's
+ * lock, which the interrupted code on this CPU may hold; a line it cannot
+ * print is counted in printk_dropped().
+ */
+void printk_exception_enter(void);
+void printk_exception_exit(void);
+u64 printk_dropped(void);
+
 /* From a panic: stop waiting for a console lock another CPU may hold. */
 void printk_force_unlock(void);
 

@@ -8,6 +8,15 @@
 #define MSR_EFER 0xc0000080
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
+/* Machine-check architecture: global registers, then four per bank i
+ * from IA32_MC0_CTL on (CTL, STATUS, ADDR, MISC). */
+#define MSR_MCG_CAP 0x179
+#define MSR_MCG_STATUS 0x17a
+#define MSR_MCG_CTL 0x17b
+#define MSR_MC_CTL(i) (0x400 + 4 * (i))
+#define MSR_MC_STATUS(i) (0x401 + 4 * (i))
+#define MSR_MC_ADDR(i) (0x402 + 4 * (i))
+#define MSR_MC_MISC(i) (0x403 + 4 * (i))
 
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)

@@ -3,6 +3,8 @@
 #include <lamina/guest_walk.h>
 #include <lamina/kernel.h>
 #include <lamina/lib.h>
+#include <lamina/mce.h>
+#include <lamina/printk.h>
 #include <lamina/vm.h>
 
 #include "commands.h"
@@ -280,6 +282,19 @@ static void stats_one(struct mon_ctx *ctx, struct vm *vm)
 }
 
 /* `stats VM`, or every VM's (the debugfs directory of each). */
+/* What the hardware did to Lamina itself: machine checks and NMIs. */
+static void stats_host(struct mon_ctx *ctx)
+{
+	char line[200];
+
+	mce_stats_line(line, sizeof(line));
+	mon_printf(ctx, "host: %s", line);
+	if (printk_dropped())
+		mon_printf(ctx, "; %llu log lines lost in NMI/#MC handlers",
+			   (unsigned long long)printk_dropped());
+	mon_printf(ctx, "\r\n");
+}
+
 int cmd_stats(struct mon_ctx *ctx, int argc, char **argv)
 {
 	struct list_head *pos;
@@ -296,5 +311,6 @@ int cmd_stats(struct mon_ctx *ctx, int argc, char **argv)
 		mon_printf(ctx, "no VMs\r\n");
 	list_for_each(pos, &vm_list)
 		stats_one(ctx, container_of(pos, struct vm, link));
+	stats_host(ctx);
 	return 0;
 }

@@ -283,7 +283,9 @@ const struct mon_cmd monitor_commands[] = {
 	  "The VM's state (and why it stopped), how many exits of each kind\r\n"
 	  "its vCPUs took (the debugfs counters of KVM), how many bytes it sent\r\n"
 	  "to its UART and how many of those the 4 KiB buffer dropped, and how\r\n"
-	  "many port accesses found no device.",
+	  "many port accesses found no device. Without VM, every VM, then a\r\n"
+	  "`host:` line: machine checks and NMIs the hardware raised (see\r\n"
+	  "docs/machine-checks.md).",
 	  0, 1, cmd_stats },
 	{ "console", "VM", "attach to a VM's serial port (Ctrl-] detaches)",
 	  "Connects this terminal to the VM's virtual 16550 UART: first the\r\n"

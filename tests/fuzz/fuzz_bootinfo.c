@@ -35,6 +35,7 @@ static void check_result(const struct bootinfo *b)
 	check(b->nr_mmap <= BOOTINFO_MAX_MMAP);
 	check(b->nr_modules <= BOOTINFO_MAX_MODULES);
 	check(b->rsdp_len <= BOOTINFO_RSDP_MAX);
+	check(!b->has_fb || !boot_fb_check(&b->fb)); /* fbcon draws on it */
 	for (i = 0; i < b->nr_modules; i++) {
 		check(b->modules[i].start <= b->modules[i].end);
 		check(terminated(b->modules[i].name, BOOTINFO_NAME_MAX));

@@ -44,3 +44,10 @@ UNIT_SRCS_test_efi_manifest := loader/efi/manifest.c loader/efi/kimage.c \
 UNIT_CFLAGS_test_efi_manifest := -Iloader/efi
 # console= parser; the test supplies the bootinfo cmdline_get() reads.
 UNIT_SRCS_test_console_arg := kernel/cmdline.c lib/util.c
+# The screen: fbcon draws into memory; the test supplies cmdline_get() and
+# printk(). The font is generated (Makefile, tools/mkfont.py).
+UNIT_SRCS_test_fbcon := drivers/fbcon.c kernel/bootinfo.c $(FONT_C)
+UNIT_SRCS_test_mce := kernel/mce_decode.c
+# The TSC calibration's arithmetic and policy; the test supplies what its
+# hardware paths (never called there) link against.
+UNIT_SRCS_test_time := drivers/time.c

@@ -7,6 +7,7 @@
 
 #include <lamina/acpi.h>
 #include <lamina/errno.h>
+#include <lamina/lapic.h>
 #include <lamina/lib.h>
 
 /* ------------------------------------------------------------ fake memory */
@@ -960,6 +961,50 @@ static void test_madt_x2apic(void **state)
 	assert_true(info.cpus[3].x2apic);
 }
 
+/*
+ * Sparse 32-bit IDs far above 255 (as on a large machine) keep their order
+ * and full width, and decide x2APIC mode (drivers/lapic.c) with the rule
+ * lapic_want_x2apic() states.
+ */
+static void test_madt_x2apic_large_ids(void **state)
+{
+	static const u32 ids[] = { 0x0, 0xfe, 0xff, 0x100, 0x1000, 0x12345678,
+				   0xfffffffeu };
+	struct madt_b b = madt_fresh();
+	u32 max = 0;
+	unsigned int i;
+
+	(void)state;
+	madt_lapic(&b, 0, 0, 1);
+	madt_lapic(&b, 1, 0xfe, 1); /* the highest ID xAPIC can address */
+	for (i = 2; i < sizeof(ids) / sizeof(ids[0]); i++)
+		madt_x2apic(&b, ids[i], 1, 100 + i);
+	assert_int_equal(parse_with_madt(&b), 0);
+	assert_true(info.madt_ok);
+	assert_int_equal(info.nr_cpus, sizeof(ids) / sizeof(ids[0]));
+	for (i = 0; i < info.nr_cpus; i++) {
+		assert_int_equal(info.cpus[i].apic_id, ids[i]);
+		assert_int_equal(info.cpus[i].x2apic, i >= 2);
+		max = MAX(max, info.cpus[i].apic_id);
+	}
+	assert_int_equal(max, 0xfffffffeu);
+
+	/* IDs beyond 254 need x2APIC, when the CPU has it and x2apic=off
+	 * does not refuse it; firmware's x2APIC mode always stays. */
+	assert_true(lapic_want_x2apic(false, true, X2APIC_OPT_DEFAULT, max));
+	assert_false(lapic_want_x2apic(false, false, X2APIC_OPT_DEFAULT, max));
+	assert_false(lapic_want_x2apic(false, true, X2APIC_OPT_OFF, max));
+	assert_true(lapic_want_x2apic(true, true, X2APIC_OPT_OFF, max));
+	/* 255 is xAPIC's broadcast: a CPU with that ID needs x2APIC too. */
+	assert_true(lapic_want_x2apic(false, true, X2APIC_OPT_DEFAULT, 0xff));
+	assert_false(lapic_want_x2apic(false, true, X2APIC_OPT_DEFAULT, 0xfe));
+	/* Small IDs: only x2apic=on (on a CPU that has it) or the firmware. */
+	assert_true(lapic_want_x2apic(false, true, X2APIC_OPT_ON, 3));
+	assert_false(lapic_want_x2apic(false, false, X2APIC_OPT_ON, 3));
+	assert_true(lapic_want_x2apic(true, false, X2APIC_OPT_DEFAULT, 3));
+	assert_false(lapic_want_x2apic(false, true, X2APIC_OPT_DEFAULT, 0));
+}
+
 /* The same CPU listed by a type-0 and a type-9 entry is one CPU twice. */
 static void test_madt_x2apic_duplicates_xapic(void **state)
 {
@@ -1834,6 +1879,7 @@ int main(void)
 		T(test_madt_too_many_cpus),
 		T(test_madt_too_many_ioapics),
 		T(test_madt_x2apic),
+		T(test_madt_x2apic_large_ids),
 		T(test_madt_x2apic_duplicates_xapic),
 		T(test_fadt_bad_checksum),
 		T(test_fadt_too_short),

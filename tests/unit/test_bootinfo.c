@@ -787,6 +787,138 @@ static void test_every_truncation(void **state)
 	}
 }
 
+/* ------------------------------------------------------------ framebuffer */
+
+struct fb_tag {
+	u64 addr;
+	u32 pitch, width, height;
+	u8 bpp, type;
+	u8 rgb[6]; /* red, green, blue: position, size */
+};
+
+static const struct fb_tag good_fb = {
+	0xfd000000, 4096, 1024, 768, 32, MB2_FB_RGB, { 16, 8, 8, 8, 0, 8 },
+};
+
+/* Tag 8 as GRUB writes it: 24 common bytes, then the colour info. */
+static u32 mb_fb(struct mbb *b, const struct fb_tag *f, u32 len)
+{
+	u8 p[32] = { 0 };
+
+	assert_true(len <= sizeof(p));
+	put64(p, f->addr);
+	put32(p + 8, f->pitch);
+	put32(p + 12, f->width);
+	put32(p + 16, f->height);
+	p[20] = f->bpp;
+	p[21] = f->type;
+	memcpy(p + 24, f->rgb, sizeof(f->rgb));
+	return mb_tag(b, MB2_TAG_FRAMEBUFFER, p, len);
+}
+
+static void test_framebuffer(void **state)
+{
+	(void)state;
+	mb_str(&mb, MB2_TAG_CMDLINE, "x");
+	mb_fb(&mb, &good_fb, 30);
+	mb_end(&mb);
+	assert_int_equal(mb_parse(&mb), 0);
+	assert_true(bi.has_fb);
+	assert_int_equal(bi.fb.addr, 0xfd000000);
+	assert_int_equal(bi.fb.pitch, 4096);
+	assert_int_equal(bi.fb.width, 1024);
+	assert_int_equal(bi.fb.height, 768);
+	assert_int_equal(bi.fb.bpp, 32);
+	assert_int_equal(bi.fb.type, MB2_FB_RGB);
+	assert_int_equal(bi.fb.red_pos, 16);
+	assert_int_equal(bi.fb.green_size, 8);
+	assert_int_equal(bi.fb.blue_pos, 0);
+	assert_int_equal(bi.fb.blue_size, 8);
+	assert_int_equal(boot_fb_bytespp(&bi.fb), 4);
+	assert_string_equal(bi.warning, "");
+}
+
+/* Text and palette modes are no fault: no screen, no warning. */
+static void test_framebuffer_not_rgb(void **state)
+{
+	struct fb_tag ega = { 0xb8000, 160, 80, 25, 16, MB2_FB_EGA_TEXT, { 0 } };
+
+	(void)state;
+	mb_fb(&mb, &ega, 24);
+	mb_end(&mb);
+	assert_int_equal(mb_parse(&mb), 0);
+	assert_false(bi.has_fb);
+	assert_string_equal(bi.warning, "");
+}
+
+struct bad_fb_case {
+	const char *name;
+	struct fb_tag fb;
+	u32 len;
+	const char *warning;
+};
+
+static const struct bad_fb_case bad_fbs[] = {
+	{ "short common part", { 0xfd000000, 4096, 1024, 768, 32, 1, { 0 } }, 16,
+	  "framebuffer tag of 24 bytes ignored" },
+	{ "RGB without colour info", { 0xfd000000, 4096, 1024, 768, 32, 1,
+	  { 0 } }, 24, "RGB framebuffer tag of 32 bytes ignored" },
+	{ "8 bpp RGB", { 0xfd000000, 1024, 1024, 768, 8, 1, { 5, 3, 2, 3, 0, 2 } },
+	  30, "bits per pixel not 15, 16, 24 or 32" },
+	{ "zero width", { 0xfd000000, 4096, 0, 768, 32, 1, { 16, 8, 8, 8, 0, 8 } },
+	  30, "width or height not 1 to 16384" },
+	{ "zero height", { 0xfd000000, 4096, 1024, 0, 32, 1, { 16, 8, 8, 8, 0, 8 } },
+	  30, "width or height not 1 to 16384" },
+	{ "huge", { 0xfd000000, 0xffffffff, 0x100000, 768, 32, 1,
+	  { 16, 8, 8, 8, 0, 8 } }, 30, "width or height not 1 to 16384" },
+	{ "short pitch", { 0xfd000000, 3000, 1024, 768, 24, 1,
+	  { 16, 8, 8, 8, 0, 8 } }, 30, "pitch shorter than a line" },
+	{ "field past the pixel", { 0xfd000000, 2048, 1024, 768, 16, 1,
+	  { 11, 5, 5, 6, 12, 5 } }, 30, "colour field outside the pixel" },
+	{ "9-bit field", { 0xfd000000, 4096, 1024, 768, 32, 1,
+	  { 16, 9, 8, 8, 0, 8 } }, 30, "colour field size not 1 to 8 bits" },
+	{ "address 0", { 0, 4096, 1024, 768, 32, 1, { 16, 8, 8, 8, 0, 8 } }, 30,
+	  "address 0 or wrapping past 2^64" },
+	{ "wraps", { 0xffffffffffff0000ull, 4096, 1024, 768, 32, 1,
+	  { 16, 8, 8, 8, 0, 8 } }, 30, "address 0 or wrapping past 2^64" },
+};
+
+/* An unusable framebuffer is dropped with a warning; the boot goes on. */
+static void test_framebuffer_bad(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad_fbs); i++) {
+		const struct bad_fb_case *c = &bad_fbs[i];
+
+		print_message("  %s\n", c->name);
+		mb_init(&mb);
+		mb_str(&mb, MB2_TAG_CMDLINE, "x");
+		assert_int_equal(mb_fb(&mb, &c->fb, c->len), 0x18);
+		mb_end(&mb);
+		assert_int_equal(mb_parse(&mb), 0);
+		assert_false(bi.has_fb);
+		assert_contains(bi.warning, "tag 8 at +0x18: ");
+		assert_contains(bi.warning, c->warning);
+		assert_string_equal(bi.cmdline, "x");
+	}
+}
+
+/* The first usable one counts; a second is ignored, with a warning. */
+static void test_framebuffer_twice(void **state)
+{
+	struct fb_tag other = good_fb;
+
+	(void)state;
+	other.addr = 0x80000000;
+	mb_fb(&mb, &good_fb, 30);
+	mb_fb(&mb, &other, 30);
+	mb_end(&mb);
+	assert_int_equal(mb_parse(&mb), 0);
+	assert_true(bi.has_fb);
+	assert_int_equal(bi.fb.addr, 0xfd000000);
+	assert_contains(bi.warning, "second framebuffer tag ignored");
+}
+
 static void test_mem_type_names(void **state)
 {
 	(void)state;
@@ -835,6 +967,10 @@ int main(void)
 		T(test_header_past_total),
 		T(test_every_truncation),
 		T(test_mem_type_names),
+		T(test_framebuffer),
+		T(test_framebuffer_not_rgb),
+		T(test_framebuffer_bad),
+		T(test_framebuffer_twice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
