@@ -35,8 +35,10 @@
 #define MADT_ENTRIES 44
 #define MADT_LAPIC 0
 #define MADT_IOAPIC 1
+#define MADT_LAPIC_NMI 4
 #define MADT_LAPIC_OVERRIDE 5
 #define MADT_X2APIC 9
+#define MADT_X2APIC_NMI 10
 #define MADT_CPU_ENABLED (1u << 0)
 #define MADT_CPU_ONLINE_CAPABLE (1u << 1)
 
@@ -331,6 +333,56 @@ static int madt_ioapic(struct acpi_info *info, const u8 *e, u32 off)
 	return 0;
 }
 
+static int madt_add_nmi(struct acpi_info *info, u32 uid, u16 flags, u8 lint,
+			u32 off)
+{
+	if (lint > 1)
+		return acpi_err(info, "MADT: NMI entry at +0x%x names LINT%u",
+				off, lint);
+	if (info->nr_lapic_nmis == ACPI_MAX_LAPIC_NMIS)
+		return acpi_err(info, "MADT: NMI entry at +0x%x beyond %u ignored",
+				off, ACPI_MAX_LAPIC_NMIS);
+	info->lapic_nmis[info->nr_lapic_nmis++] =
+		(struct acpi_lapic_nmi){ .uid = uid, .flags = flags, .lint = lint };
+	return 0;
+}
+
+/* Type 4: UID 0xff means every processor. A bad one costs only itself. */
+static int madt_lapic_nmi(struct acpi_info *info, const u8 *e, u32 off)
+{
+	madt_add_nmi(info, e[2] == 0xff ? ACPI_NMI_ALL_CPUS : e[2],
+		     rd16(e + 3), e[5], off);
+	return 0;
+}
+
+static int madt_x2apic_nmi(struct acpi_info *info, const u8 *e, u32 off)
+{
+	madt_add_nmi(info, rd32(e + 4), rd16(e + 2), e[8], off);
+	return 0;
+}
+
+unsigned int acpi_lapic_nmi_pins(const struct acpi_info *info, u32 apic_id,
+				 u16 flags[2])
+{
+	const struct acpi_cpu *cpu = NULL;
+	unsigned int pins = 0;
+
+	for (unsigned int i = 0; i < info->nr_cpus && !cpu; i++)
+		if (info->cpus[i].apic_id == apic_id)
+			cpu = &info->cpus[i];
+	if (!cpu)
+		return 0;
+	for (unsigned int i = 0; i < info->nr_lapic_nmis; i++) {
+		const struct acpi_lapic_nmi *n = &info->lapic_nmis[i];
+
+		if (n->uid != ACPI_NMI_ALL_CPUS && n->uid != cpu->uid)
+			continue;
+		pins |= 1u << n->lint;
+		flags[n->lint] = n->flags;
+	}
+	return pins;
+}
+
 static int madt_lapic_override(struct acpi_info *info, const u8 *e, u32 off)
 {
 	(void)off;
@@ -345,7 +397,9 @@ static const struct madt_entry_desc {
 	[MADT_LAPIC] = { 8, madt_lapic },
 	[MADT_IOAPIC] = { 12, madt_ioapic },
 	[MADT_LAPIC_OVERRIDE] = { 12, madt_lapic_override },
+	[MADT_LAPIC_NMI] = { 6, madt_lapic_nmi },
 	[MADT_X2APIC] = { 16, madt_x2apic },
+	[MADT_X2APIC_NMI] = { 12, madt_x2apic_nmi },
 };
 
 static int madt_entry(struct acpi_info *info, const u8 *e, u32 off)
@@ -420,6 +474,7 @@ static void madt_discard(struct acpi_info *info)
 	info->nr_cpus_disabled = 0;
 	info->nr_cpus_dropped = 0;
 	info->nr_ioapics = 0;
+	info->nr_lapic_nmis = 0;
 	memset(info->cpus, 0, sizeof(info->cpus));
 	memset(info->ioapics, 0, sizeof(info->ioapics));
 }

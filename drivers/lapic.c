@@ -8,6 +8,7 @@
  */
 #define pr_fmt(fmt) "lapic: " fmt
 
+#include <lamina/acpi.h>
 #include <lamina/errno.h>
 #include <lamina/kernel.h>
 #include <lamina/lapic.h>
@@ -25,10 +26,15 @@
 #define LAPIC_ICR_LO 0x300
 #define LAPIC_ICR_HI 0x310
 #define LAPIC_LVT_TIMER 0x320
+#define LAPIC_LVT_LINT0 0x350
+#define LAPIC_LVT_LINT1 0x360
 #define LAPIC_TIMER_INIT 0x380
 #define LAPIC_TIMER_CUR 0x390
 #define LAPIC_TIMER_DIV 0x3e0
 #define LVT_MASKED (1u << 16)
+#define LVT_DELIVERY_NMI (4u << 8)
+#define LVT_ACTIVE_LOW (1u << 13)
+#define INTI_POLARITY_LOW 3u
 #define TIMER_DIV_16 0x3
 #define CALIBRATE_US 1000
 #define X2APIC_MSR(reg) (0x800 + ((reg) >> 4))
@@ -138,6 +144,33 @@ static void choose_mode(u64 base)
 }
 
 /*
+ * The pins the MADT wires the platform's NMI to (a chipset error, a
+ * watchdog, a front-panel button). The firmware sets LINT1 up on the boot
+ * CPU only; without this an AP would never see those NMIs. NMI delivery
+ * is always edge-triggered; the polarity is the entry's.
+ */
+static void lapic_nmi_pins(void)
+{
+	u16 flags[2] = { 0, 0 };
+	unsigned int pins;
+
+	if (!acpi_usable)
+		return;
+	pins = acpi_lapic_nmi_pins(&acpi, lapic_id(), flags);
+	for (unsigned int pin = 0; pin < 2; pin++) {
+		if (!(pins & (1u << pin)))
+			continue;
+		lapic_write(pin ? LAPIC_LVT_LINT1 : LAPIC_LVT_LINT0,
+			    LVT_DELIVERY_NMI |
+			    ((flags[pin] & 3) == INTI_POLARITY_LOW ?
+			     LVT_ACTIVE_LOW : 0));
+	}
+	if (pins)
+		pr_debug("APIC ID %u: platform NMI on LINT%s\n", lapic_id(),
+			 pins == 3 ? "0 and LINT1" : pins == 1 ? "0" : "1");
+}
+
+/*
  * xAPIC to x2APIC is one write with EN still set (SDM vol. 3, 11.12.5);
  * the other way needs a pass through disabled, which Lamina never takes.
  */
@@ -160,6 +193,7 @@ int lapic_init(void)
 	}
 	lapic_mmio = (volatile u32 *)(uintptr_t)(base & APIC_BASE_ADDR);
 	lapic_write(LAPIC_SVR, SVR_ENABLE | SPURIOUS_VECTOR);
+	lapic_nmi_pins();
 	if (x2apic)
 		pr_info("APIC ID %u: x2APIC mode (%s)\n", lapic_id(),
 			switched ? "switched by Lamina" : "from the firmware");

@@ -820,6 +820,19 @@ class Machine:
         text = self.transcript.text()[-chars:]
         return text.replace("\r\n", "\n").replace("\r", "")
 
+    def text_until_halted(self, timeout=60):
+        """The serial output up to "PANIC: cpu N: system halted", line ends
+        made plain, read on past the PANIC that expect() stops at. Raises
+        Timeout when it does not come within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.transcript.text()
+            end = re.search(r"PANIC: cpu \d+: system halted", text)
+            if end:
+                return text[:end.end()].replace("\r\n", "\n")
+            self._drain(0.5)
+        raise Timeout(f"no 'system halted' within {timeout} s", self.tail())
+
     def _drain(self, seconds):
         """Read what is left on the line for up to `seconds` (into the log)."""
         end = time.monotonic() + seconds

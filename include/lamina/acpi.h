@@ -67,6 +67,18 @@ struct acpi_cpu {
 	bool x2apic;  /* listed by a type-9 (x2APIC) entry */
 };
 
+/*
+ * A MADT local-APIC NMI entry (type 4, or 0xA for x2APIC UIDs): which LINT
+ * pin of which processor the platform's NMI is wired to.
+ */
+struct acpi_lapic_nmi {
+	u32 uid;      /* ACPI processor UID; ACPI_NMI_ALL_CPUS for every one */
+	u16 flags;    /* MPS INTI flags: bits 0-1 polarity, 2-3 trigger */
+	u8 lint;      /* 0 or 1 */
+};
+#define ACPI_NMI_ALL_CPUS 0xffffffffu
+#define ACPI_MAX_LAPIC_NMIS 8
+
 struct acpi_ioapic {
 	u32 id;
 	u32 addr;
@@ -116,6 +128,8 @@ struct acpi_info {
 	unsigned int nr_cpus_dropped;  /* enabled but beyond ACPI_MAX_CPUS */
 	unsigned int nr_ioapics;
 	struct acpi_ioapic ioapics[ACPI_MAX_IOAPICS];
+	unsigned int nr_lapic_nmis;
+	struct acpi_lapic_nmi lapic_nmis[ACPI_MAX_LAPIC_NMIS];
 
 	/* FADT */
 	bool fadt_ok;
@@ -206,6 +220,14 @@ u64 acpi_scan_rsdp(const struct acpi_mem *mem);
  */
 int acpi_parse(const struct acpi_mem *mem, const void *rsdp, size_t rsdp_len,
 	       struct acpi_info *info);
+
+/*
+ * The LINT pins the MADT wires the platform's NMI to on the CPU with
+ * @apic_id: bit n for LINTn, its INTI flags in @flags[n]. 0 when the CPU
+ * is not listed or no entry names it.
+ */
+unsigned int acpi_lapic_nmi_pins(const struct acpi_info *info, u32 apic_id,
+				 u16 flags[2]);
 
 /* "16550", "ARM PL011", ... for an SPCR interface type; "unknown" else. */
 const char *acpi_spcr_iface_name(u8 iface);

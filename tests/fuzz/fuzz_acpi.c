@@ -212,6 +212,15 @@ static void check_info(const struct acpi_info *info, int err)
 	check(strnlen(info->oem_id, sizeof(info->oem_id)) < sizeof(info->oem_id));
 	check(info->nr_cpus <= ACPI_MAX_CPUS);
 	check(info->nr_ioapics <= ACPI_MAX_IOAPICS);
+	check(info->nr_lapic_nmis <= ACPI_MAX_LAPIC_NMIS);
+	check(info->madt_ok || !info->nr_lapic_nmis);
+	for (i = 0; i < info->nr_lapic_nmis; i++)
+		check(info->lapic_nmis[i].lint <= 1);
+	for (i = 0; i < info->nr_cpus; i++) {
+		u16 flags[2];
+
+		check(acpi_lapic_nmi_pins(info, info->cpus[i].apic_id, flags) <= 3);
+	}
 	check(!err || (!info->madt_ok && !info->fadt_ok && !info->spcr_ok &&
 		       !info->hpet_ok && !info->s5_ok));
 	check(info->madt_ok ? info->nr_cpus > 0 : info->nr_cpus == 0);

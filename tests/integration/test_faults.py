@@ -3,9 +3,10 @@ panic, every CPU stops with virtualisation off, Lamina's page permissions
 hold, a CPU that never answers is named and left out."""
 
 import re
-import time
 
 import pytest
+
+import emu
 
 from conftest import booted
 
@@ -23,15 +24,11 @@ def panic_report(con, timeout=60):
     """Everything from PANIC to 'system halted'. The boot stopped at the
     PANIC (the console fails fast there), so read on from the transcript."""
     assert con.broken is not None, "booted to the prompt: no fault raised"
-    m = con.machine
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = m.transcript.text()
-        end = re.search(r"PANIC: cpu \d+: system halted", text)
-        if end:
-            return text[text.index("PANIC"):end.end()].replace("\r\n", "\n")
-        m._drain(0.5)
-    pytest.fail(f"no 'system halted' within {timeout} s:\n{m.tail()}")
+    try:
+        text = con.machine.text_until_halted(timeout)
+    except emu.Timeout as e:
+        pytest.fail(str(e))
+    return text[text.index("PANIC"):]
 
 
 @BOOT

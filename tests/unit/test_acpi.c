@@ -1005,6 +1005,47 @@ static void test_madt_x2apic_large_ids(void **state)
 	assert_false(lapic_want_x2apic(false, true, X2APIC_OPT_DEFAULT, 0));
 }
 
+/*
+ * Local-APIC NMI entries (types 4 and 0xA): every CPU's LINT1, one CPU's
+ * LINT0 active low by UID, an x2APIC UID; a LINT2 and the ninth entry are
+ * reported and dropped, and the CPUs stay.
+ */
+static void test_madt_lapic_nmi(void **state)
+{
+	static const u8 all_lint1[] = { 4, 6, 0xff, 0x00, 0x00, 1 };
+	static const u8 uid1_lint0[] = { 4, 6, 1, 0x03, 0x00, 0 };
+	static const u8 lint2[] = { 4, 6, 2, 0x00, 0x00, 2 };
+	static const u8 x2_uid7_lint0[] = { 10, 12, 0x0d, 0x00, 7, 0, 0, 0,
+					    0, 0, 0, 0 };
+	struct madt_b b = madt_fresh();
+	u16 flags[2] = { 0, 0 };
+
+	(void)state;
+	madt_raw(&b, all_lint1, sizeof(all_lint1));
+	madt_lapic(&b, 0, 0, 1);
+	madt_lapic(&b, 1, 2, 1);
+	madt_x2apic(&b, 0x300, 1, 7);
+	madt_raw(&b, uid1_lint0, sizeof(uid1_lint0));
+	madt_raw(&b, x2_uid7_lint0, sizeof(x2_uid7_lint0));
+	madt_raw(&b, lint2, sizeof(lint2));
+	for (unsigned int i = 0; i < ACPI_MAX_LAPIC_NMIS; i++)
+		madt_raw(&b, all_lint1, sizeof(all_lint1));
+	assert_int_equal(parse_with_madt(&b), 0);
+	assert_true(info.madt_ok);
+	assert_int_equal(info.nr_cpus, 3);
+	assert_int_equal(info.nr_lapic_nmis, ACPI_MAX_LAPIC_NMIS);
+	assert_contains(info.error, "names LINT2");
+	assert_int_equal(info.lapic_nmis[0].uid, ACPI_NMI_ALL_CPUS);
+
+	assert_int_equal(acpi_lapic_nmi_pins(&info, 0, flags), 2);
+	assert_int_equal(acpi_lapic_nmi_pins(&info, 2, flags), 3);
+	assert_int_equal(flags[0], 3);
+	assert_int_equal(flags[1], 0);
+	assert_int_equal(acpi_lapic_nmi_pins(&info, 0x300, flags), 3);
+	assert_int_equal(flags[0], 0x0d);
+	assert_int_equal(acpi_lapic_nmi_pins(&info, 5, flags), 0); /* unlisted */
+}
+
 /* The same CPU listed by a type-0 and a type-9 entry is one CPU twice. */
 static void test_madt_x2apic_duplicates_xapic(void **state)
 {
@@ -1880,6 +1921,7 @@ int main(void)
 		T(test_madt_too_many_ioapics),
 		T(test_madt_x2apic),
 		T(test_madt_x2apic_large_ids),
+		T(test_madt_lapic_nmi),
 		T(test_madt_x2apic_duplicates_xapic),
 		T(test_fadt_bad_checksum),
 		T(test_fadt_too_short),
