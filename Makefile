@@ -230,7 +230,7 @@ bench: deps $(BUILD)/lamina.iso $(BUILD)/lamina-ctl $(BUILD)/lamina.efi $(GUESTS
 	$(PYTHON) bench/guest_runs.py && $(PYTHON) bench/vm_footprint.py
 	$(PYTHON) bench/lifecycle.py $(LIFECYCLE_ARGS)
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
-	$(PYTHON) bench/monitor_rtt.py
+	$(PYTHON) bench/monitor_rtt.py && $(PYTHON) bench/idle_cpu.py
 	$(PYTHON) bench/linux_boot.py && $(PYTHON) bench/linux_boot.py --pvh
 	$(PYTHON) bench/workloads.py
 	$(PYTHON) bench/efi_boot.py

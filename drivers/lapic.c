@@ -261,6 +261,13 @@ static void timer_calibrate(void)
 	pr_info("timer: %u ticks per ms (divide by 16)\n", timer_ticks_per_ms);
 }
 
+bool lapic_timer_usable(void)
+{
+	if (!timer_ticks_per_ms)
+		timer_calibrate();
+	return timer_ticks_per_ms > 1; /* 1: it did not count at all */
+}
+
 void lapic_timer_oneshot(u8 vector, u32 us)
 {
 	if (!timer_ticks_per_ms)

@@ -26,6 +26,11 @@ static enum exit_action run_slice(struct vcpu *v)
 	return vcpu_run_timed(v, SLICE_US);
 }
 
+bool vcpu_bsp_shared(void)
+{
+	return READ_ONCE(bsp_vcpu) != NULL;
+}
+
 bool vcpu_bsp_poll(void)
 {
 	struct vcpu *v = READ_ONCE(bsp_vcpu);

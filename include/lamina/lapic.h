@@ -62,6 +62,8 @@ bool lapic_send_ipi(u32 dest_apic_id, u32 icr_low);
  * first use calibrates the timer against the TSC for 1 ms).
  */
 void lapic_timer_oneshot(u8 vector, u32 us);
+/* Calibrate the timer now if not yet; false when it does not count. */
+bool lapic_timer_usable(void);
 void lapic_timer_stop(void);
 
 #endif

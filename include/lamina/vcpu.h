@@ -243,6 +243,8 @@ enum exit_action vcpu_stop(struct vcpu *v, bool crashed, const char *fmt, ...)
  * Returns whether a vCPU ran.
  */
 bool vcpu_bsp_poll(void);
+/* Does a vCPU share the boot CPU with the monitor now? */
+bool vcpu_bsp_shared(void);
 void vcpu_slice_expired(void);
 /* vm_start: the vCPU whose pCPU is 0 (at most one) */
 void vcpu_bsp_take(struct vcpu *v);
